@@ -1,0 +1,90 @@
+//! One message at a time over a `SOCK_SEQPACKET` socket, with descriptors
+//! passed as `SCM_RIGHTS`.
+
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+
+use crate::wire::MAX_MESSAGE;
+
+/// Most descriptors one message may carry. A peer that sends more has the
+/// extra ones closed by the kernel (MSG_CTRUNC) and the message refused.
+pub const MAX_FDS: usize = 4;
+
+/// A received message.
+#[derive(Debug)]
+pub struct Received {
+    /// Its bytes (at most [`MAX_MESSAGE`]).
+    pub data: Vec<u8>,
+    /// Descriptors that came with it, now owned by the receiver.
+    pub fds: Vec<OwnedFd>,
+    /// The message was longer than [`MAX_MESSAGE`] or carried too many
+    /// descriptors, and was cut.
+    pub truncated: bool,
+}
+
+/// Sends one message, with `fd` attached when given.
+pub fn send(sock: BorrowedFd<'_>, data: &[u8], fd: Option<BorrowedFd<'_>>) -> Result<(), Errno> {
+    let iov = [IoSlice::new(data)];
+    let raw: [RawFd; 1];
+    let cmsgs: Vec<ControlMessage<'_>> = match fd {
+        Some(f) => {
+            raw = [f.as_raw_fd()];
+            vec![ControlMessage::ScmRights(&raw)]
+        }
+        None => Vec::new(),
+    };
+    loop {
+        match sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// Receives one message into a fresh buffer. `Ok(None)` means the peer hung
+/// up; an empty message is returned as an empty `data`.
+pub fn recv(sock: BorrowedFd<'_>) -> Result<Option<Received>, Errno> {
+    // One byte more than allowed, so an oversized message shows as MSG_TRUNC
+    // even on kernels that do not report it for seqpacket.
+    let mut data = vec![0u8; MAX_MESSAGE + 1];
+    let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let (len, flags, fds) = loop {
+        let mut iov = [IoSliceMut::new(&mut data)];
+        match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(msg) => {
+                let mut fds = Vec::new();
+                for c in msg.cmsgs()? {
+                    if let ControlMessageOwned::ScmRights(list) = c {
+                        for raw in list {
+                            // SAFETY: the kernel just installed `raw` in this
+                            // process for us; nothing else owns it.
+                            fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                        }
+                    }
+                }
+                break (msg.bytes, msg.flags, fds);
+            }
+        }
+    };
+    if len == 0 && fds.is_empty() && peer_hung_up(sock)? {
+        return Ok(None);
+    }
+    let truncated = len > MAX_MESSAGE || flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+    data.truncate(len.min(MAX_MESSAGE));
+    Ok(Some(Received { data, fds, truncated }))
+}
+
+/// Tells an end of stream from an empty message: both read as 0 bytes.
+fn peer_hung_up(sock: BorrowedFd<'_>) -> Result<bool, Errno> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let mut pfd = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+    poll(&mut pfd, PollTimeout::ZERO)?;
+    let ev = pfd[0].revents().unwrap_or(PollFlags::empty());
+    Ok(ev.intersects(PollFlags::POLLHUP))
+}

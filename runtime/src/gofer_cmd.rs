@@ -1,0 +1,77 @@
+//! `moat gofer`: the Gofer process of one container.
+
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use moat_gofer::sandbox::{self, MountSource};
+use moat_gofer::server::Server;
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::sys::stat::{SFlag, fstat};
+
+/// Arguments of `moat gofer`.
+#[derive(Args)]
+pub struct GoferArgs {
+    /// Descriptor of this Gofer's end of the `SOCK_SEQPACKET` socketpair.
+    #[arg(long)]
+    sock_fd: RawFd,
+    /// A mount to serve, as `rw:PATH` or `ro:PATH`; the first is the root.
+    #[arg(long = "mount", required = true, value_parser = parse_mount)]
+    mounts: Vec<MountSource>,
+    /// After confinement, make a system call outside the allowlist (tests
+    /// use it to prove the filter kills the Gofer).
+    #[arg(long, hide = true)]
+    probe_seccomp: bool,
+}
+
+fn parse_mount(s: &str) -> Result<MountSource, String> {
+    let (mode, path) = s.split_once(':').ok_or_else(|| format!("mount {s:?}: expected rw:PATH or ro:PATH"))?;
+    let readonly = match mode {
+        "ro" => true,
+        "rw" => false,
+        _ => return Err(format!("mount {s:?}: mode must be rw or ro, not {mode:?}")),
+    };
+    if !path.starts_with('/') {
+        return Err(format!("mount {s:?}: path must be absolute"));
+    }
+    Ok(MountSource { path: PathBuf::from(path), readonly })
+}
+
+/// Takes ownership of the inherited socket, checking that it is one.
+fn inherited_socket(fd: RawFd) -> anyhow::Result<OwnedFd> {
+    let st = fstat(unsafe_borrow(fd)?).with_context(|| format!("stat gofer socket fd {fd}"))?;
+    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
+        bail!("gofer socket fd {fd} is not a socket");
+    }
+    // SAFETY: fd is open (fstat succeeded), is a socket, and was handed to
+    // this process to own; nothing else in it refers to it.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).context("set close-on-exec on gofer socket")?;
+    Ok(owned)
+}
+
+fn unsafe_borrow(fd: RawFd) -> anyhow::Result<std::os::fd::BorrowedFd<'static>> {
+    if fd < 3 {
+        bail!("gofer socket fd {fd} is a standard stream");
+    }
+    // SAFETY: only used for the fstat above; a closed fd gives EBADF there.
+    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
+}
+
+/// Confines this process and serves until the Sentry hangs up.
+pub fn run(args: GoferArgs) -> anyhow::Result<i32> {
+    let sock = inherited_socket(args.sock_fd)?;
+    let config = sandbox::enter(&args.mounts).context("confine gofer")?;
+    let mut server = Server::new(config).context("start gofer server")?;
+    sandbox::drop_capabilities().context("confine gofer")?;
+    sandbox::install_seccomp().context("confine gofer")?;
+    if args.probe_seccomp {
+        // SAFETY: a plain system call with no pointers; the filter is
+        // expected to kill the process here.
+        unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        bail!("seccomp probe: socket() was allowed");
+    }
+    server.serve(sock.as_fd()).context("serve")?;
+    Ok(0)
+}
