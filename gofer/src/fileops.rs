@@ -356,16 +356,19 @@ impl Server {
         if !any {
             return Ok(Reply::Empty);
         }
-        if self.readonly(e.mount) {
-            return Err(Errno::EROFS);
-        }
-        let path = hostfs::proc_path(&self.proc_fd_dir, e.fd.as_fd());
-        if let Some(size) = attr.size {
+        // truncate(2) checks the file type before the mount.
+        if attr.size.is_some() {
             match e.kind {
                 libc::S_IFREG => {}
                 libc::S_IFDIR => return Err(Errno::EISDIR),
                 _ => return Err(Errno::EINVAL),
             }
+        }
+        if self.readonly(e.mount) {
+            return Err(Errno::EROFS);
+        }
+        let path = hostfs::proc_path(&self.proc_fd_dir, e.fd.as_fd());
+        if let Some(size) = attr.size {
             let len = i64::try_from(size).map_err(|_| Errno::EINVAL)?;
             let wfd = hostfs::reopen(&self.proc_fd_dir, e.fd.as_fd(), OFlag::O_WRONLY)?;
             ftruncate(&wfd, len)?;

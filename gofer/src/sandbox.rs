@@ -36,49 +36,16 @@ pub const KEPT_CAPABILITIES: [Capability; 5] = [
 
 /// System calls the Gofer makes once it serves: its seccomp allowlist.
 /// Anything else kills the Gofer (and only it).
+#[rustfmt::skip]
 pub const ALLOWED_SYSCALLS: &[&str] = &[
     // serving
-    "recvmsg",
-    "sendmsg",
-    "poll",
-    "ppoll",
-    "openat",
-    "close",
-    "fcntl",
-    "newfstatat",
-    "fstatfs",
-    "mkdirat",
-    "mknodat",
-    "symlinkat",
-    "linkat",
-    "unlinkat",
-    "renameat2",
-    "readlinkat",
-    "getdents64",
-    "lseek",
-    "fchmodat",
-    "fchownat",
-    "ftruncate",
-    "utimensat",
-    "getxattr",
-    "setxattr",
-    "listxattr",
-    "removexattr",
+    "recvmsg", "sendmsg", "poll", "ppoll", "openat", "close", "fcntl", "newfstatat", "fstatfs",
+    "mkdirat", "mknodat", "symlinkat", "linkat", "unlinkat", "renameat", "renameat2",
+    "readlinkat", "getdents64", "lseek", "fchmodat", "fchownat", "ftruncate", "utimensat",
+    "getxattr", "setxattr", "listxattr", "removexattr",
     // the Rust runtime: memory, locks, error output, exit
-    "mmap",
-    "munmap",
-    "mremap",
-    "madvise",
-    "brk",
-    "futex",
-    "write",
-    "sigaltstack",
-    "rt_sigreturn",
-    "rt_sigprocmask",
-    "getrandom",
-    "sched_yield",
-    "exit",
-    "exit_group",
+    "mmap", "munmap", "mremap", "madvise", "brk", "futex", "write", "sigaltstack",
+    "rt_sigreturn", "rt_sigprocmask", "getrandom", "sched_yield", "exit", "exit_group",
 ];
 
 /// Where one mount's source comes from.

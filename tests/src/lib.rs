@@ -48,6 +48,18 @@ impl Drop for Scratch {
     }
 }
 
+/// A scratch base on a different file system than [`std::env::temp_dir`],
+/// for tests that need EXDEV.
+pub fn other_fs_base() -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let tmp_dev = std::fs::metadata(std::env::temp_dir()).expect("stat temp dir").dev();
+    ["/dev/shm", "/var/tmp", "/run", "/tmp"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.dev() != tmp_dev))
+        .expect("no directory on a second file system for EXDEV tests")
+}
+
 /// The `moat` binary: `$MOAT_BIN`, or the one cargo built beside this test.
 pub fn moat_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("MOAT_BIN") {
