@@ -50,27 +50,28 @@ pub type Result<T> = std::result::Result<T, ClientError>;
 /// A connection to one Gofer.
 #[derive(Debug)]
 pub struct GoferClient {
-    sock: Mutex<OwnedFd>,
+    conn: Mutex<(OwnedFd, transport::Receiver)>,
 }
 
 impl GoferClient {
     /// Wraps the Sentry's end of the Gofer's socketpair.
     pub fn new(sock: OwnedFd) -> Self {
-        GoferClient { sock: Mutex::new(sock) }
+        GoferClient { conn: Mutex::new((sock, transport::Receiver::new())) }
     }
 
     /// Sends `req` and returns the reply body and any descriptor with it.
     fn call(&self, req: &Request) -> Result<(Vec<u8>, Option<OwnedFd>)> {
-        let sock = self.sock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let (sock, receiver) = &mut *conn;
         transport::send(sock.as_fd(), &req.encode(), None).map_err(ClientError::Transport)?;
-        let msg = transport::recv(sock.as_fd())
+        let msg = receiver
+            .recv(sock.as_fd())
             .map_err(ClientError::Transport)?
             .ok_or(ClientError::Transport(Errno::ECONNRESET))?;
-        drop(sock);
         if msg.truncated {
             return Err(ClientError::Transport(Errno::EMSGSIZE));
         }
-        let mut d = Decoder::new(&msg.data);
+        let mut d = Decoder::new(msg.data);
         let errno = d.u32()?;
         if errno != 0 {
             d.end()?;

@@ -105,21 +105,18 @@ impl Server {
     }
 
     pub(crate) fn walk(&mut self, dir: HandleId, names: &[Vec<u8>]) -> Result<Reply, Errno> {
-        let start = self.entry(dir)?;
-        let mount = start.mount;
-        let mut cur = start.fd.try_clone().map_err(|_| Errno::EMFILE)?;
-        let mut cur_kind = start.kind;
+        self.entry(dir)?;
+        let mut cur = dir;
         let mut nodes = Vec::with_capacity(names.len());
         let mut errno = 0;
         for name in names {
-            match self.walk_one(&cur, cur_kind, mount, name) {
-                Ok((fd, node)) => {
+            match self.walk_one(cur, name) {
+                Ok(node) => {
                     nodes.push(node);
                     if node.stat.is_symlink() {
                         break;
                     }
-                    cur = fd;
-                    cur_kind = node.stat.file_type();
+                    cur = node.handle;
                 }
                 Err(e) => {
                     errno = e as i32;
@@ -130,28 +127,25 @@ impl Server {
         Ok(Reply::Walk(WalkReply { nodes, errno }))
     }
 
-    /// One step of a walk. `..` at the root of a mount stays there, as `..`
-    /// at a process's root does.
-    fn walk_one(&mut self, cur: &OwnedFd, kind: u32, mount: u32, name: &[u8]) -> Result<(OwnedFd, Node), Errno> {
-        if kind != libc::S_IFDIR {
-            return Err(Errno::ENOTDIR);
-        }
+    /// One step of a walk from directory handle `cur`. `..` at the root of
+    /// a mount stays there, as `..` at a process's root does.
+    fn walk_one(&mut self, cur: HandleId, name: &[u8]) -> Result<Node, Errno> {
+        let e = self.dir_entry(cur)?;
+        let mount = e.mount;
         let fd = match names::check(name)? {
-            NameKind::Normal => hostfs::open_path(cur.as_fd(), name)?,
-            NameKind::Dot => cur.try_clone().map_err(|_| Errno::EMFILE)?,
+            NameKind::Normal => hostfs::open_path(e.fd.as_fd(), name)?,
+            NameKind::Dot => e.fd.try_clone().map_err(|_| Errno::EMFILE)?,
             NameKind::DotDot => {
-                let here = hostfs::stat(cur.as_fd())?;
+                let here = hostfs::stat(e.fd.as_fd())?;
                 let root = self.mounts.get(mount as usize).ok_or(Errno::EBADF)?;
                 if (here.dev, here.ino) == (root.dev, root.ino) {
-                    cur.try_clone().map_err(|_| Errno::EMFILE)?
+                    e.fd.try_clone().map_err(|_| Errno::EMFILE)?
                 } else {
-                    hostfs::open_path(cur.as_fd(), b"..")?
+                    hostfs::open_path(e.fd.as_fd(), b"..")?
                 }
             }
         };
-        let keep = fd.try_clone().map_err(|_| Errno::EMFILE)?;
-        let node = self.node(fd, mount)?;
-        Ok((keep, node))
+        self.node(fd, mount)
     }
 
     pub(crate) fn stat(&mut self, handle: HandleId) -> Result<Reply, Errno> {

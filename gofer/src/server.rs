@@ -105,8 +105,9 @@ impl Server {
 
     /// Serves requests on `sock` until the peer hangs up.
     pub fn serve(&mut self, sock: BorrowedFd<'_>) -> Result<(), ServerError> {
+        let mut receiver = transport::Receiver::new();
         loop {
-            let msg = match transport::recv(sock) {
+            let msg = match receiver.recv(sock) {
                 Ok(Some(m)) => m,
                 Ok(None) => return Ok(()),
                 Err(e) => return Err(ServerError::Socket(e)),
@@ -114,7 +115,7 @@ impl Server {
             // Descriptors a client sends are never used: dropping `msg.fds`
             // closes them.
             let (reply, fd) =
-                if msg.truncated { (error_reply(Errno::EMSGSIZE), None) } else { self.handle_message(&msg.data) };
+                if msg.truncated { (error_reply(Errno::EMSGSIZE), None) } else { self.handle_message(msg.data) };
             match transport::send(sock, &reply, fd.as_ref().map(|f| f.as_fd())) {
                 Ok(()) => {}
                 Err(Errno::EPIPE | Errno::ECONNRESET) => return Ok(()),

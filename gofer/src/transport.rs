@@ -45,39 +45,81 @@ pub fn send(sock: BorrowedFd<'_>, data: &[u8], fd: Option<BorrowedFd<'_>>) -> Re
     }
 }
 
-/// Receives one message into a fresh buffer. `Ok(None)` means the peer hung
-/// up; an empty message is returned as an empty `data`.
-pub fn recv(sock: BorrowedFd<'_>) -> Result<Option<Received>, Errno> {
-    // One byte more than allowed, so an oversized message shows as MSG_TRUNC
-    // even on kernels that do not report it for seqpacket.
-    let mut data = vec![0u8; MAX_MESSAGE + 1];
-    let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
-    let (len, flags, fds) = loop {
-        let mut iov = [IoSliceMut::new(&mut data)];
-        match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(e),
-            Ok(msg) => {
-                let mut fds = Vec::new();
-                for c in msg.cmsgs()? {
-                    if let ControlMessageOwned::ScmRights(list) = c {
-                        for raw in list {
-                            // SAFETY: the kernel just installed `raw` in this
-                            // process for us; nothing else owns it.
-                            fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+/// Receives messages into one buffer that it keeps, so that the hot path
+/// does not allocate and zero [`MAX_MESSAGE`] bytes per message.
+pub struct Receiver {
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver").field("capacity", &self.buf.len()).finish()
+    }
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        // One byte more than allowed, so an oversized message shows as
+        // MSG_TRUNC even on kernels that do not report it for seqpacket.
+        Receiver { buf: vec![0u8; MAX_MESSAGE + 1] }
+    }
+}
+
+/// A message received by a [`Receiver`], borrowing its buffer.
+#[derive(Debug)]
+pub struct Message<'a> {
+    /// Its bytes (at most [`MAX_MESSAGE`]).
+    pub data: &'a [u8],
+    /// Descriptors that came with it, now owned by the receiver.
+    pub fds: Vec<OwnedFd>,
+    /// The message was longer than [`MAX_MESSAGE`] or carried too many
+    /// descriptors, and was cut.
+    pub truncated: bool,
+}
+
+impl Receiver {
+    /// A receiver with its buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Receives one message. `Ok(None)` means the peer hung up; an empty
+    /// message is returned with empty `data`.
+    pub fn recv(&mut self, sock: BorrowedFd<'_>) -> Result<Option<Message<'_>>, Errno> {
+        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let (len, flags, fds) = loop {
+            let mut iov = [IoSliceMut::new(&mut self.buf)];
+            match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(e),
+                Ok(msg) => {
+                    let mut fds = Vec::new();
+                    for c in msg.cmsgs()? {
+                        if let ControlMessageOwned::ScmRights(list) = c {
+                            for raw in list {
+                                // SAFETY: the kernel just installed `raw` in
+                                // this process for us; nothing else owns it.
+                                fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                            }
                         }
                     }
+                    break (msg.bytes, msg.flags, fds);
                 }
-                break (msg.bytes, msg.flags, fds);
             }
+        };
+        if len == 0 && fds.is_empty() && peer_hung_up(sock)? {
+            return Ok(None);
         }
-    };
-    if len == 0 && fds.is_empty() && peer_hung_up(sock)? {
-        return Ok(None);
+        let truncated = len > MAX_MESSAGE || flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        Ok(Some(Message { data: &self.buf[..len.min(MAX_MESSAGE)], fds, truncated }))
     }
-    let truncated = len > MAX_MESSAGE || flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
-    data.truncate(len.min(MAX_MESSAGE));
-    Ok(Some(Received { data, fds, truncated }))
+}
+
+/// Receives one message into a fresh buffer (for occasional use; loops
+/// should keep a [`Receiver`]). `Ok(None)` means the peer hung up.
+pub fn recv(sock: BorrowedFd<'_>) -> Result<Option<Received>, Errno> {
+    let mut r = Receiver::new();
+    Ok(r.recv(sock)?.map(|m| Received { data: m.data.to_vec(), fds: m.fds, truncated: m.truncated }))
 }
 
 /// Tells an end of stream from an empty message: both read as 0 bytes.
