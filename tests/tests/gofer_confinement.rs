@@ -79,12 +79,7 @@ fn exits_cleanly_when_the_sentry_hangs_up() {
 }
 
 fn gofer_with(args: &[&str]) -> std::process::Output {
-    Command::new(moat_bin())
-        .arg("gofer")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run moat gofer")
+    Command::new(moat_bin()).arg("gofer").args(args).stdin(Stdio::null()).output().expect("run moat gofer")
 }
 
 #[test]
