@@ -1,7 +1,10 @@
 //! moat's Sentry: a Linux kernel in user space.
 //!
-//! Not written yet: the layers of `docs/architecture.md` (arch, platform,
-//! mm, auth, vfs, kernel, fs, net, syscalls) arrive with the Sentry core
-//! issue. Until then this crate only re-exports the Gofer client it will use.
+//! Layers, bottom up, as in `docs/architecture.md`: `arch` (registers and
+//! ABI), `platform` (running application code in stubs). The layers above
+//! (mm, vfs, kernel, fs, syscalls) are being built.
+
+pub mod arch;
+pub mod platform;
 
 pub use moat_gofer::GoferClient;

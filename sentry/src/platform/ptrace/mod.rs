@@ -1,0 +1,324 @@
+//! The ptrace platform: application code runs in stub processes under
+//! `PTRACE_SYSEMU`, so every system call it makes stops in the Sentry and
+//! none runs on the host. Calls the Sentry needs in the stub (mmap, munmap,
+//! mprotect, …) are injected: registers pointed at the stub page, one
+//! `syscall`, then `int3` back to the Sentry.
+//!
+//! ptrace binds a tracee to the one tracer thread that attached it: the
+//! thread that calls [`StubProcess::spawn`] must make every later call on
+//! that stub. That thread and the stub are pinned to the same CPU: a ptrace
+//! round trip across CPUs costs several times one on the same CPU here.
+
+pub mod stub;
+
+use nix::errno::Errno;
+use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
+use nix::sys::ptrace::{self, Options};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use thiserror::Error;
+
+use crate::arch::{self, Regs};
+
+/// A failure of the platform. Any of them ends the sandbox: a stub the
+/// Sentry no longer controls cannot be trusted to run application code.
+#[derive(Debug, Error)]
+pub enum PlatformError {
+    /// A host call on the stub failed.
+    #[error("stub {pid}: {what}: {errno}")]
+    Host {
+        /// Stub pid on the host.
+        pid: i32,
+        /// What was being done.
+        what: &'static str,
+        /// The errno.
+        errno: Errno,
+    },
+    /// The stub stopped in a way the Sentry did not ask for.
+    #[error("stub {pid}: unexpected stop {status}")]
+    Unexpected {
+        /// Stub pid on the host.
+        pid: i32,
+        /// The wait status, printed.
+        status: String,
+    },
+}
+
+/// What stopped the application.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// It made a system call; the registers hold it.
+    Syscall,
+    /// The host delivered a signal (a fault, or a signal sent to the stub);
+    /// the host's siginfo describes it. It was not delivered.
+    Signal(libc::siginfo_t),
+    /// The stub process is gone (killed from outside).
+    Gone(String),
+}
+
+/// One stub process: an address space and the thread that runs it.
+#[derive(Debug)]
+pub struct StubProcess {
+    pid: Pid,
+    stub: u64,
+    /// Register template for injection (segment registers and flags valid
+    /// for this process).
+    template: Regs,
+}
+
+impl StubProcess {
+    /// Forks a stub, attaches it to the calling thread, pins both to this
+    /// CPU, and clears it: afterwards the stub maps only the stub page and
+    /// holds no file descriptors.
+    pub fn spawn() -> Result<Self, PlatformError> {
+        let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
+        // SAFETY: the child runs only async-signal-safe calls (setsid,
+        // ptrace, raise, _exit) before it is taken over by the tracer.
+        let pid = match unsafe { fork() } {
+            Ok(ForkResult::Child) => stub_child(),
+            Ok(ForkResult::Parent { child }) => child,
+            Err(errno) => return Err(PlatformError::Host { pid: 0, what: "fork stub", errno }),
+        };
+        let mut sp = StubProcess { pid, stub, template: zero_regs() };
+        match sp.wait()? {
+            WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
+            other => return Err(sp.unexpected(other)),
+        }
+        let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
+        ptrace::setoptions(pid, opts).map_err(|e| sp.host("set ptrace options", e))?;
+        sp.template = ptrace::getregs(pid).map_err(|e| sp.host("get registers", e))?;
+        sp.pin()?;
+        sp.clear()?;
+        Ok(sp)
+    }
+
+    /// Host pid of the stub.
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Address of the stub page, which the application must never map over.
+    pub fn stub_range(&self) -> (u64, u64) {
+        (self.stub, self.stub + stub::STUB_SIZE)
+    }
+
+    fn host(&self, what: &'static str, errno: Errno) -> PlatformError {
+        PlatformError::Host { pid: self.pid.as_raw(), what, errno }
+    }
+
+    fn unexpected(&self, status: WaitStatus) -> PlatformError {
+        PlatformError::Unexpected { pid: self.pid.as_raw(), status: format!("{status:?}") }
+    }
+
+    fn wait(&self) -> Result<WaitStatus, PlatformError> {
+        loop {
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
+                Err(Errno::EINTR) => continue,
+                Err(e) => return Err(self.host("wait", e)),
+                Ok(s) => return Ok(s),
+            }
+        }
+    }
+
+    fn pin(&self) -> Result<(), PlatformError> {
+        let cpu = sched_getcpu().map_err(|e| self.host("get cpu", e))?;
+        let mut set = CpuSet::new();
+        set.set(cpu).map_err(|e| self.host("cpu set", e))?;
+        sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| self.host("pin sentry thread", e))?;
+        sched_setaffinity(self.pid, &set).map_err(|e| self.host("pin stub", e))
+    }
+
+    /// Unmaps everything the fork copied from the Sentry but the stub page,
+    /// closes every descriptor, and unblocks signals.
+    fn clear(&mut self) -> Result<(), PlatformError> {
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", self.pid))
+            .map_err(|e| self.host("read maps", Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))))?;
+        for line in maps.lines() {
+            let Some((start, end)) = parse_range(line) else { continue };
+            if start >= arch::TASK_SIZE || (start <= self.stub && self.stub < end) {
+                continue;
+            }
+            self.inject_ok(libc::SYS_munmap, [start, end - start, 0, 0, 0, 0], "clear stub mappings")?;
+        }
+        self.inject_ok(libc::SYS_close_range, [0, u32::MAX as u64, 0, 0, 0, 0], "close stub descriptors")?;
+        let zero = self.stub + stub::ZERO_OFFSET;
+        self.inject_ok(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as u64, zero, 0, 8, 0, 0], "unblock signals")?;
+        Ok(())
+    }
+
+    fn inject_ok(&mut self, nr: i64, args: [u64; 6], what: &'static str) -> Result<u64, PlatformError> {
+        arch::syscall_result(self.inject(nr, args)?).map_err(|e| self.host(what, Errno::from_raw(e)))
+    }
+
+    /// Runs one system call in the stub and returns its raw result (a
+    /// negative errno on failure). The stub's registers are the Sentry's to
+    /// set: application registers are restored by [`StubProcess::switch`].
+    pub fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<u64, PlatformError> {
+        let mut r = self.template;
+        r.rip = self.stub + stub::SYSCALL_OFFSET;
+        arch::set_syscall(&mut r, nr, args);
+        ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
+        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+        match self.wait()? {
+            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
+            other => return Err(self.unexpected(other)),
+        }
+        let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
+        Ok(after.rax)
+    }
+
+    /// Runs application code from `regs` until it makes a system call or a
+    /// signal stops it; `regs` then holds the application's registers.
+    pub fn switch(&mut self, regs: &mut Regs) -> Result<Event, PlatformError> {
+        ptrace::setregs(self.pid, *regs).map_err(|e| self.host("set registers", e))?;
+        ptrace::sysemu(self.pid, None).map_err(|e| self.host("sysemu", e))?;
+        let status = self.wait()?;
+        let event = match status {
+            WaitStatus::PtraceSyscall(_) => Event::Syscall,
+            WaitStatus::Stopped(_, _) => {
+                Event::Signal(ptrace::getsiginfo(self.pid).map_err(|e| self.host("get siginfo", e))?)
+            }
+            WaitStatus::Exited(..) | WaitStatus::Signaled(..) => return Ok(Event::Gone(format!("{status:?}"))),
+            other => return Err(self.unexpected(other)),
+        };
+        *regs = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
+        Ok(event)
+    }
+
+    /// Registers a fresh application thread starts from: the template with
+    /// `rip` and `rsp` set.
+    pub fn initial_regs(&self, rip: u64, rsp: u64) -> Regs {
+        let mut r = self.template;
+        r.rip = rip;
+        r.rsp = rsp;
+        for reg in [
+            &mut r.rax,
+            &mut r.rbx,
+            &mut r.rcx,
+            &mut r.rdx,
+            &mut r.rsi,
+            &mut r.rdi,
+            &mut r.rbp,
+            &mut r.r8,
+            &mut r.r9,
+            &mut r.r10,
+            &mut r.r11,
+            &mut r.r12,
+            &mut r.r13,
+            &mut r.r14,
+            &mut r.r15,
+            &mut r.fs_base,
+            &mut r.gs_base,
+        ] {
+            *reg = 0;
+        }
+        r.orig_rax = u64::MAX;
+        r.eflags = 0x202; // IF, and the reserved bit 1
+        r
+    }
+}
+
+impl Drop for StubProcess {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        let _ = waitpid(self.pid, Some(WaitPidFlag::__WALL));
+    }
+}
+
+unsafe extern "C" {
+    /// Offset of this thread's rseq area from the thread pointer (glibc).
+    static __rseq_offset: isize;
+    /// Size glibc registered the rseq area with; 0 if it did not.
+    static __rseq_size: u32;
+}
+
+/// The forked child: leave the terminal's session, drop the rseq
+/// registration inherited from the Sentry thread (the kernel would fault the
+/// stub once that memory is unmapped), ask to be traced, stop. The tracer
+/// takes it from there.
+fn stub_child() -> ! {
+    const RSEQ_SIG: u64 = 0x5305_3053;
+    const RSEQ_FLAG_UNREGISTER: u64 = 1;
+    // SAFETY: async-signal-safe raw system calls only, in a freshly forked
+    // child; reading glibc's two rseq constants and the thread pointer has
+    // no side effect.
+    unsafe {
+        libc::setsid();
+        let size = __rseq_size as u64;
+        if size != 0 {
+            let tp: u64;
+            std::arch::asm!("mov {}, fs:0", out(reg) tp, options(nostack, readonly, preserves_flags));
+            let area = tp.wrapping_add(__rseq_offset as u64);
+            for len in [size, 32] {
+                if libc::syscall(libc::SYS_rseq, area, len, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) == 0 {
+                    break;
+                }
+            }
+        }
+        if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0 {
+            libc::raise(libc::SIGSTOP);
+        }
+        libc::_exit(1)
+    }
+}
+
+fn zero_regs() -> Regs {
+    // SAFETY: user_regs_struct is plain integers; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// `start-end` of a /proc/PID/maps line.
+fn parse_range(line: &str) -> Option<(u64, u64)> {
+    let range = line.split_whitespace().next()?;
+    let (a, b) = range.split_once('-')?;
+    Some((u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn injected_calls_run_in_the_stub() {
+        let mut s = StubProcess::spawn().unwrap();
+        let pid = s.inject(libc::SYS_getpid, [0; 6]).unwrap();
+        assert_eq!(pid as i32, s.pid().as_raw());
+        let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.pid())).unwrap();
+        let lines: Vec<_> = maps.lines().filter(|l| !l.contains("[vsyscall]")).collect();
+        assert_eq!(lines.len(), 1, "only the stub page is left: {maps}");
+        let fds = std::fs::read_dir(format!("/proc/{}/fd", s.pid())).unwrap().count();
+        assert_eq!(fds, 0, "stub holds no descriptors");
+        // An injected mmap, then application code that makes a call.
+        let prot = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let addr =
+            arch::syscall_result(s.inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).unwrap()).unwrap();
+        // mov eax, 39; syscall
+        let code = [0xb8u8, 39, 0, 0, 0, 0x0f, 0x05];
+        let local = [std::io::IoSlice::new(&code)];
+        let remote = [nix::sys::uio::RemoteIoVec { base: addr as usize, len: code.len() }];
+        nix::sys::uio::process_vm_writev(s.pid(), &local, &remote).unwrap();
+        let mut regs = s.initial_regs(addr, 0);
+        let ev = s.switch(&mut regs).unwrap();
+        assert!(matches!(ev, Event::Syscall), "{ev:?}");
+        assert_eq!(regs.orig_rax, libc::SYS_getpid as u64);
+        assert_eq!(regs.rip, addr + code.len() as u64);
+        // Never executed on the host: rax still holds -ENOSYS.
+        assert_eq!(regs.rax as i64, -(libc::ENOSYS as i64));
+    }
+
+    #[test]
+    fn faults_come_back_as_signals() {
+        let mut s = StubProcess::spawn().unwrap();
+        let mut regs = s.initial_regs(0x1000, 0);
+        match s.switch(&mut regs).unwrap() {
+            Event::Signal(info) => {
+                assert_eq!(info.si_signo, libc::SIGSEGV);
+                // SAFETY: SIGSEGV siginfo carries si_addr.
+                assert_eq!(unsafe { info.si_addr() } as u64, 0x1000);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

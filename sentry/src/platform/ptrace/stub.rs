@@ -1,0 +1,79 @@
+//! The stub code: a page of position-independent instructions mapped at the
+//! same address in the Sentry and in every stub process. Injected system
+//! calls run here; nothing else of the Sentry is left in a stub.
+
+use std::sync::OnceLock;
+
+use nix::errno::Errno;
+
+/// Offset of `syscall; int3`: runs one injected call, then traps back.
+pub const SYSCALL_OFFSET: u64 = 0;
+/// Offset of the fork path: `syscall`, and in the child (rax == 0) stop
+/// itself with SIGSTOP so that a Sentry thread can attach; the parent traps.
+pub const FORK_OFFSET: u64 = 16;
+/// Offset of eight zero bytes (an empty signal set for injected calls).
+pub const ZERO_OFFSET: u64 = 64;
+/// Size of the stub region.
+pub const STUB_SIZE: u64 = 4096;
+
+#[rustfmt::skip]
+const CODE: &[(u64, &[u8])] = &[
+    (SYSCALL_OFFSET, &[
+        0x0f, 0x05,                   // syscall
+        0xcc,                         // int3
+    ]),
+    (FORK_OFFSET, &[
+        0x0f, 0x05,                   // syscall
+        0x48, 0x85, 0xc0,             // test rax, rax
+        0x74, 0x01,                   // jz child
+        0xcc,                         // int3            (parent)
+        0xb8, 0x27, 0x00, 0x00, 0x00, // child: mov eax, SYS_getpid
+        0x0f, 0x05,                   // syscall
+        0x48, 0x89, 0xc7,             // mov rdi, rax
+        0xbe, 0x13, 0x00, 0x00, 0x00, // mov esi, SIGSTOP
+        0xb8, 0x3e, 0x00, 0x00, 0x00, // mov eax, SYS_kill
+        0x0f, 0x05,                   // syscall
+        0xcc,                         // int3
+    ]),
+];
+
+static STUB: OnceLock<Result<u64, Errno>> = OnceLock::new();
+
+/// Address of the stub page in this process, mapping it on first use. It
+/// must exist before any stub is forked, so stubs inherit it.
+pub fn stub_addr() -> Result<u64, Errno> {
+    *STUB.get_or_init(map_stub)
+}
+
+fn map_stub() -> Result<u64, Errno> {
+    use nix::sys::mman::{MapFlags, ProtFlags, mmap_anonymous, mprotect};
+    let len = std::num::NonZeroUsize::new(STUB_SIZE as usize).ok_or(Errno::EINVAL)?;
+    // SAFETY: a fresh private anonymous mapping that nothing else refers to.
+    let ptr =
+        unsafe { mmap_anonymous(None, len, ProtFlags::PROT_READ | ProtFlags::PROT_WRITE, MapFlags::MAP_PRIVATE)? };
+    let base = ptr.as_ptr().cast::<u8>();
+    for (off, bytes) in CODE {
+        // SAFETY: each piece lies inside the page just mapped writable, and
+        // the pieces do not overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(*off as usize), bytes.len()) };
+    }
+    // SAFETY: the page is ours; from now on it is only executed and read.
+    unsafe { mprotect(ptr, STUB_SIZE as usize, ProtFlags::PROT_READ | ProtFlags::PROT_EXEC)? };
+    Ok(base as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_fit_and_do_not_overlap() {
+        let mut end = 0;
+        for (off, bytes) in CODE {
+            assert!(*off >= end, "overlap at {off}");
+            end = off + bytes.len() as u64;
+        }
+        assert!(end <= ZERO_OFFSET);
+        assert!(stub_addr().unwrap() % STUB_SIZE == 0);
+    }
+}
