@@ -5,6 +5,7 @@
 //! (mm, vfs, kernel, fs, syscalls) are being built.
 
 pub mod arch;
+pub mod mm;
 pub mod platform;
 
 pub use moat_gofer::GoferClient;

@@ -1,0 +1,301 @@
+//! An application address space: the mappings it sees, changed only by
+//! calls injected into its stub, and copies in and out of its memory.
+//!
+//! Anonymous memory lives in the stub itself (the host does copy-on-write
+//! and zero pages). A private file mapping is, for now, anonymous memory
+//! filled with a copy of the file's bytes: the same contents until the file
+//! changes under it. Shared file mappings need the file in the stub and
+//! come with the glibc workloads issue.
+
+pub mod vma;
+
+use std::io::{IoSlice, IoSliceMut};
+
+use nix::errno::Errno;
+use nix::sys::uio::{RemoteIoVec, process_vm_readv, process_vm_writev};
+use thiserror::Error;
+
+use crate::arch::{self, PAGE_SIZE, TASK_SIZE};
+use crate::platform::ptrace::{PlatformError, StubProcess};
+use vma::{Backing, Vma, VmaSet};
+
+/// A memory operation's failure: an errno for the application, or a
+/// platform failure that ends the sandbox.
+#[derive(Debug, Error)]
+pub enum MmError {
+    /// What the application's call returns.
+    #[error("{0}")]
+    Errno(#[from] Errno),
+    /// The stub could not be driven.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+}
+
+/// Flags of mmap the Sentry passes on for anonymous memory.
+const ANON_FLAGS: i32 = libc::MAP_SHARED
+    | libc::MAP_PRIVATE
+    | libc::MAP_FIXED
+    | libc::MAP_FIXED_NOREPLACE
+    | libc::MAP_GROWSDOWN
+    | libc::MAP_NORESERVE
+    | libc::MAP_POPULATE
+    | libc::MAP_STACK;
+
+/// One address space and the stub that holds it.
+#[derive(Debug)]
+pub struct AddressSpace {
+    stub: StubProcess,
+    vmas: VmaSet,
+    brk_start: u64,
+    brk: u64,
+}
+
+impl AddressSpace {
+    /// A new, empty address space in a new stub.
+    pub fn new() -> Result<Self, PlatformError> {
+        Ok(AddressSpace { stub: StubProcess::spawn()?, vmas: VmaSet::new(), brk_start: 0, brk: 0 })
+    }
+
+    /// The stub that runs this address space's threads.
+    pub fn stub(&mut self) -> &mut StubProcess {
+        &mut self.stub
+    }
+
+    /// The mappings, in address order.
+    pub fn vmas(&self) -> &VmaSet {
+        &self.vmas
+    }
+
+    /// Checks that `[addr, addr+len)` is page-aligned, non-empty, inside user
+    /// space and clear of the stub page; returns its page-rounded end.
+    fn user_range(&self, addr: u64, len: u64) -> Result<u64, Errno> {
+        if addr % PAGE_SIZE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = arch::page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        if end > TASK_SIZE {
+            return Err(Errno::ENOMEM);
+        }
+        let (s, e) = self.stub.stub_range();
+        if addr < e && s < end {
+            // The stub page is not the application's; as if that range were
+            // beyond its reach.
+            return Err(Errno::ENOMEM);
+        }
+        Ok(end)
+    }
+
+    fn inject(&mut self, nr: i64, args: [u64; 6]) -> Result<u64, MmError> {
+        arch::syscall_result(self.stub.inject(nr, args)?).map_err(|e| MmError::Errno(Errno::from_raw(e)))
+    }
+
+    /// mmap of anonymous memory, with Linux's semantics for the address
+    /// hint and MAP_FIXED(_NOREPLACE).
+    pub fn mmap_anonymous(&mut self, addr: u64, len: u64, prot: i32, flags: i32) -> Result<u64, MmError> {
+        self.map(addr, len, prot, flags, Backing::Anonymous)
+    }
+
+    fn map(&mut self, addr: u64, len: u64, prot: i32, flags: i32, backing: Backing) -> Result<u64, MmError> {
+        if len == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let rounded = arch::page_up(len).ok_or(Errno::ENOMEM)?;
+        if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
+            self.user_range(addr, rounded)?;
+        }
+        let host_flags = (flags & ANON_FLAGS) | libc::MAP_ANONYMOUS;
+        let got = self.inject(libc::SYS_mmap, [addr, rounded, prot as u64, host_flags as u64, u64::MAX, 0])?;
+        let shared = flags & libc::MAP_SHARED != 0;
+        self.vmas.insert(Vma { start: got, end: got + rounded, prot, shared, backing });
+        Ok(got)
+    }
+
+    /// A private mapping holding a copy of `data` (a file's bytes from the
+    /// mapped offset; shorter than the mapping leaves zeroes, as past EOF).
+    pub fn map_copy(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: i32,
+        flags: i32,
+        data: &[u8],
+        backing: Backing,
+    ) -> Result<u64, MmError> {
+        let rw = libc::PROT_READ | libc::PROT_WRITE;
+        let flags = (flags & !libc::MAP_SHARED) | libc::MAP_PRIVATE;
+        let start = self.map(addr, len, rw, flags, backing)?;
+        let n = data.len().min(len as usize);
+        if n > 0 {
+            self.copy_out(start, &data[..n])?;
+        }
+        if prot != rw {
+            self.mprotect(start, len, prot)?;
+        }
+        Ok(start)
+    }
+
+    /// munmap.
+    pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), MmError> {
+        let end = self.user_range(addr, len).map_err(|e| if e == Errno::ENOMEM { Errno::EINVAL } else { e })?;
+        self.inject(libc::SYS_munmap, [addr, end - addr, 0, 0, 0, 0])?;
+        self.vmas.remove(addr, end);
+        Ok(())
+    }
+
+    /// mprotect.
+    pub fn mprotect(&mut self, addr: u64, len: u64, prot: i32) -> Result<(), MmError> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = self.user_range(addr, len)?;
+        self.inject(libc::SYS_mprotect, [addr, end - addr, prot as u64, 0, 0, 0])?;
+        self.vmas.protect(addr, end, prot);
+        Ok(())
+    }
+
+    /// Sets where the heap starts (just after the loaded program).
+    pub fn set_brk_start(&mut self, at: u64) {
+        self.brk_start = at;
+        self.brk = at;
+    }
+
+    /// brk: moves the end of the heap and returns it; a request that cannot
+    /// be met leaves it where it was, as Linux does.
+    pub fn brk(&mut self, want: u64) -> Result<u64, PlatformError> {
+        if want < self.brk_start {
+            return Ok(self.brk);
+        }
+        let (Some(old_top), Some(new_top)) = (arch::page_up(self.brk), arch::page_up(want)) else {
+            return Ok(self.brk);
+        };
+        if new_top > old_top {
+            let flags = libc::MAP_PRIVATE | libc::MAP_FIXED_NOREPLACE;
+            match self.map(old_top, new_top - old_top, libc::PROT_READ | libc::PROT_WRITE, flags, Backing::Heap) {
+                Ok(_) => {}
+                Err(MmError::Errno(_)) => return Ok(self.brk),
+                Err(MmError::Platform(p)) => return Err(p),
+            }
+        } else if new_top < old_top {
+            match self.munmap(new_top, old_top - new_top) {
+                Ok(()) | Err(MmError::Errno(_)) => {}
+                Err(MmError::Platform(p)) => return Err(p),
+            }
+        }
+        self.brk = want;
+        Ok(want)
+    }
+
+    /// Copies `len` bytes from application memory; EFAULT if any byte is
+    /// not readable.
+    pub fn copy_in(&self, addr: u64, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut buf = vec![0u8; len];
+        self.read_into(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Fills `buf` from application memory at `addr`; EFAULT if any byte is
+    /// not readable.
+    pub fn read_into(&self, addr: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        check_span(addr, buf.len())?;
+        let remote = [RemoteIoVec { base: addr as usize, len: buf.len() }];
+        let want = buf.len();
+        match process_vm_readv(self.stub.pid(), &mut [IoSliceMut::new(buf)], &remote) {
+            Ok(n) if n == want => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
+    }
+
+    /// Copies `data` into application memory; EFAULT if any byte is not
+    /// writable.
+    pub fn copy_out(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        check_span(addr, data.len())?;
+        let remote = [RemoteIoVec { base: addr as usize, len: data.len() }];
+        match process_vm_writev(self.stub.pid(), &[IoSlice::new(data)], &remote) {
+            Ok(n) if n == data.len() => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (without the
+    /// NUL): EFAULT on a bad pointer, ENAMETOOLONG past `max`.
+    pub fn copy_in_cstr(&self, addr: u64, max: usize) -> Result<Vec<u8>, Errno> {
+        let mut out = Vec::new();
+        let mut at = addr;
+        loop {
+            // Read up to the end of the page, so an unmapped next page is
+            // not touched when the string ends before it.
+            let chunk = (PAGE_SIZE - at % PAGE_SIZE) as usize;
+            let bytes = self.copy_in(at, chunk)?;
+            if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&bytes[..nul]);
+                return if out.len() > max { Err(Errno::ENAMETOOLONG) } else { Ok(out) };
+            }
+            out.extend_from_slice(&bytes);
+            if out.len() > max {
+                return Err(Errno::ENAMETOOLONG);
+            }
+            at = at.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+        }
+    }
+}
+
+/// A span the application names must lie in user space.
+fn check_span(addr: u64, len: usize) -> Result<(), Errno> {
+    match addr.checked_add(len as u64) {
+        Some(end) if end <= TASK_SIZE => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn map_copy_brk_and_bad_pointers() {
+        let mut a = AddressSpace::new().unwrap();
+        let p = a.map_copy(0, 10_000, libc::PROT_READ, libc::MAP_PRIVATE, b"hello", Backing::Anonymous).unwrap();
+        assert_eq!(a.copy_in(p, 6).unwrap(), b"hello\0");
+        assert_eq!(a.copy_out(p, b"x"), Err(Errno::EFAULT), "read-only mapping");
+        assert_eq!(a.vmas().find(p).unwrap().prot, libc::PROT_READ);
+        assert_eq!(a.copy_in(0, 1), Err(Errno::EFAULT));
+        assert_eq!(a.copy_in(u64::MAX - 2, 8), Err(Errno::EFAULT));
+        a.munmap(p, 10_000).unwrap();
+        assert_eq!(a.copy_in(p, 1), Err(Errno::EFAULT));
+        assert!(a.vmas().find(p).is_none());
+
+        a.set_brk_start(0x1000_0000);
+        assert_eq!(a.brk(0x1000_0000 + 100).unwrap(), 0x1000_0064);
+        a.copy_out(0x1000_0000, b"heap").unwrap();
+        assert_eq!(a.brk(0x10).unwrap(), 0x1000_0064, "below the start: unchanged");
+        assert_eq!(a.brk(0x1000_0000).unwrap(), 0x1000_0000);
+        assert_eq!(a.copy_in(0x1000_0000, 1), Err(Errno::EFAULT), "heap page released");
+
+        let (s, _) = a.stub().stub_range();
+        let fixed = libc::MAP_PRIVATE | libc::MAP_FIXED;
+        let r = a.mmap_anonymous(s, 4096, libc::PROT_READ, fixed);
+        assert!(matches!(r, Err(MmError::Errno(Errno::ENOMEM))), "the stub page is not the application's");
+    }
+
+    #[test]
+    fn strings_stop_at_nul_or_limit() {
+        let mut a = AddressSpace::new().unwrap();
+        let p = a.mmap_anonymous(0, 8192, 3, libc::MAP_PRIVATE).unwrap();
+        // A string that ends exactly at the end of the mapping's last page.
+        a.copy_out(p + 8192 - 3, b"ab\0").unwrap();
+        assert_eq!(a.copy_in_cstr(p + 8192 - 3, 10).unwrap(), b"ab");
+        a.copy_out(p, &[b'x'; 100]).unwrap();
+        assert_eq!(a.copy_in_cstr(p, 50), Err(Errno::ENAMETOOLONG));
+        a.copy_out(p + 8192 - 2, b"zz").unwrap();
+        assert_eq!(a.copy_in_cstr(p + 8192 - 2, 4096), Err(Errno::EFAULT), "runs off the mapping");
+    }
+}
