@@ -11,6 +11,7 @@
 pub mod client;
 mod fileops;
 pub mod hostfs;
+pub mod inherit;
 pub mod names;
 pub mod protocol;
 pub mod reply;

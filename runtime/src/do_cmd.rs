@@ -1,9 +1,14 @@
-//! `moat do -- CMD ARGS…`: run one command in a sandbox, no bundle needed.
+//! `moat do -- CMD ARGS…`: run one command in a sandbox over a root file
+//! system (the host's `/`, read-only, by default), no bundle needed.
 
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 
-use anyhow::bail;
+use anyhow::{Context, bail};
 use clap::Args;
+use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
 
 /// Arguments of `moat do`.
 #[derive(Args)]
@@ -11,14 +16,101 @@ pub struct DoArgs {
     /// Root file system to serve (default: the host's `/`, read-only).
     #[arg(long, default_value = "/")]
     rootfs: PathBuf,
+    /// Serve the root file system writable (only with --rootfs).
+    #[arg(long)]
+    rootfs_rw: bool,
+    /// Platform that runs application code.
+    #[arg(long, default_value = "ptrace", value_parser = ["ptrace"])]
+    platform: String,
+    /// Log every system call to the debug log.
+    #[arg(long)]
+    strace: bool,
+    /// Directory for the debug log (sentry.log).
+    #[arg(long)]
+    debug_log: Option<PathBuf>,
+    /// Working directory inside the sandbox.
+    #[arg(long, default_value = "/")]
+    cwd: String,
+    /// Extra environment variables, K=V.
+    #[arg(short = 'e', long = "env")]
+    env: Vec<String>,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
 }
 
-/// Runs `moat do`. Until the Sentry can run programs, it says so and fails
-/// rather than run anything outside a sandbox.
+/// Spawns this binary with `args`, giving it `fd` as descriptor 3.
+fn spawn_self(args: &[String], fd: &OwnedFd, stdin: Stdio) -> anyhow::Result<Child> {
+    let exe = std::env::current_exe().context("find the moat binary")?;
+    let mut cmd = Command::new(exe);
+    cmd.args(args).stdin(stdin);
+    moat_gofer::inherit::give_fd(&mut cmd, fd.as_raw_fd(), 3);
+    cmd.spawn().with_context(|| format!("start moat {}", args.first().map_or("", String::as_str)))
+}
+
+/// Runs `moat do` and returns the command's exit status as a shell would.
 pub fn run(args: DoArgs) -> anyhow::Result<i32> {
-    let _ = (&args.rootfs, &args.command);
-    bail!("the Sentry cannot run programs yet, so `moat do` ran nothing")
+    if args.rootfs_rw && args.rootfs == std::path::Path::new("/") {
+        bail!("--rootfs-rw needs --rootfs: the host's own root is always served read-only");
+    }
+    let rootfs = std::fs::canonicalize(&args.rootfs).with_context(|| format!("rootfs {}", args.rootfs.display()))?;
+    if !rootfs.is_dir() {
+        bail!("rootfs {}: not a directory", rootfs.display());
+    }
+    if let Some(d) = &args.debug_log {
+        std::fs::create_dir_all(d).with_context(|| format!("create debug log directory {}", d.display()))?;
+    }
+    let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair for the gofer")?;
+    let mode = if args.rootfs_rw { "rw" } else { "ro" };
+    let gofer_args = vec![
+        "gofer".to_string(),
+        "--sock-fd".into(),
+        "3".into(),
+        "--mount".into(),
+        format!("{mode}:{}", rootfs.display()),
+    ];
+    let mut gofer = spawn_self(&gofer_args, &gofer_end, Stdio::null())?;
+    drop(gofer_end);
+
+    let mut boot_args = vec!["boot".to_string(), "--gofer-fd".into(), "3".into(), "--cwd".into(), args.cwd.clone()];
+    if !args.rootfs_rw {
+        boot_args.push("--root-readonly".into());
+    }
+    if args.strace {
+        boot_args.push("--strace".into());
+    }
+    if let Some(d) = &args.debug_log {
+        boot_args.push("--debug-log".into());
+        boot_args.push(d.join("sentry.log").display().to_string());
+    }
+    let mut env: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some(format!("{}={}", k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    env.extend(args.env.iter().cloned());
+    for e in env {
+        boot_args.push(format!("--env={e}"));
+    }
+    boot_args.push("--".into());
+    boot_args.extend(args.command.iter().cloned());
+    let boot = spawn_self(&boot_args, &sentry_end, Stdio::inherit());
+    drop(sentry_end);
+    let mut boot = match boot {
+        Ok(b) => b,
+        Err(e) => {
+            let _ = gofer.kill();
+            let _ = gofer.wait();
+            return Err(e);
+        }
+    };
+    let status = boot.wait().context("wait for the sentry")?;
+    let gofer_status = gofer.wait().context("wait for the gofer")?;
+    if !gofer_status.success() {
+        eprintln!("moat: gofer exited with {gofer_status}");
+    }
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(s)) => 128 + s,
+        _ => 1,
+    })
 }

@@ -1,14 +1,14 @@
 //! `moat gofer`: the Gofer process of one container.
 
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, RawFd};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use moat_gofer::sandbox::{self, MountSource};
 use moat_gofer::server::Server;
-use nix::fcntl::{FcntlArg, FdFlag, fcntl};
-use nix::sys::stat::{SFlag, fstat};
+
+use crate::fds::take_socket;
 
 /// Arguments of `moat gofer`.
 #[derive(Args)]
@@ -38,30 +38,9 @@ fn parse_mount(s: &str) -> Result<MountSource, String> {
     Ok(MountSource { path: PathBuf::from(path), readonly })
 }
 
-/// Takes ownership of the inherited socket, checking that it is one.
-fn inherited_socket(fd: RawFd) -> anyhow::Result<OwnedFd> {
-    let st = fstat(unsafe_borrow(fd)?).with_context(|| format!("stat gofer socket fd {fd}"))?;
-    if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFSOCK {
-        bail!("gofer socket fd {fd} is not a socket");
-    }
-    // SAFETY: fd is open (fstat succeeded), is a socket, and was handed to
-    // this process to own; nothing else in it refers to it.
-    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-    fcntl(&owned, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).context("set close-on-exec on gofer socket")?;
-    Ok(owned)
-}
-
-fn unsafe_borrow(fd: RawFd) -> anyhow::Result<std::os::fd::BorrowedFd<'static>> {
-    if fd < 3 {
-        bail!("gofer socket fd {fd} is a standard stream");
-    }
-    // SAFETY: only used for the fstat above; a closed fd gives EBADF there.
-    Ok(unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) })
-}
-
 /// Confines this process and serves until the Sentry hangs up.
 pub fn run(args: GoferArgs) -> anyhow::Result<i32> {
-    let sock = inherited_socket(args.sock_fd)?;
+    let sock = take_socket(args.sock_fd).context("gofer socket")?;
     let config = sandbox::enter(&args.mounts).context("confine gofer")?;
     let mut server = Server::new(config).context("start gofer server")?;
     sandbox::drop_capabilities().context("confine gofer")?;

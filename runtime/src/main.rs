@@ -1,8 +1,10 @@
-//! `moat`: the one binary users install. The OCI runtime commands arrive
-//! with the lifecycle issue; `moat boot` and `moat gofer` are the hidden
-//! entry points of the Sentry and Gofer processes.
+//! `moat`: the one binary users install. `moat do` runs a command in a
+//! sandbox; `moat boot` and `moat gofer` are the hidden entry points of the
+//! Sentry and Gofer processes. The OCI commands come with the lifecycle issue.
 
+mod boot_cmd;
 mod do_cmd;
+mod fds;
 mod gofer_cmd;
 
 use clap::{Parser, Subcommand};
@@ -20,7 +22,7 @@ enum Command {
     Do(do_cmd::DoArgs),
     /// Start a Sentry (internal).
     #[command(hide = true)]
-    Boot,
+    Boot(boot_cmd::BootArgs),
     /// Start a Gofer serving a container's mounts (internal).
     #[command(hide = true)]
     Gofer(gofer_cmd::GoferArgs),
@@ -30,7 +32,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Do(args) => do_cmd::run(args),
-        Command::Boot => Err(anyhow::anyhow!("moat boot: the Sentry cannot run programs yet")),
+        Command::Boot(args) => boot_cmd::run(args),
         Command::Gofer(args) => gofer_cmd::run(args),
     };
     match result {

@@ -3,7 +3,6 @@
 //! confined `moat gofer` process.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -182,18 +181,7 @@ impl ProcessGofer {
             cmd.arg("--mount").arg(format!("{}:{}", if m.readonly { "ro" } else { "rw" }, m.path.display()));
         }
         cmd.args(extra).stdin(Stdio::null()).stderr(Stdio::piped());
-        let raw = server_end.as_raw_fd();
-        // SAFETY: between fork and exec the closure makes only dup2, which
-        // is async-signal-safe; it puts the server end at fd 3 without
-        // close-on-exec, and no other fd is touched.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::dup2(raw, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        moat_gofer::inherit::give_fd(&mut cmd, server_end.as_raw_fd(), 3);
         let child = cmd.spawn().expect("spawn moat gofer");
         drop(server_end);
         ProcessGofer { client: Some(GoferClient::new(client_end)), child: Some(child) }

@@ -90,7 +90,7 @@ fn bad_arguments_fail_with_a_clear_error_and_leave_no_mount() {
     let missing = format!("rw:{}/missing", dir.path().display());
     let cases: [(&[&str], &str); 6] = [
         (&["--sock-fd", "0", "--mount", &ok_mount], "standard stream"),
-        (&["--sock-fd", "77", "--mount", &ok_mount], "stat gofer socket fd 77"),
+        (&["--sock-fd", "77", "--mount", &ok_mount], "stat socket fd 77"),
         (&["--sock-fd", "3", "--mount", "rx:/x"], "mode must be rw or ro"),
         (&["--sock-fd", "3", "--mount", "rw:relative"], "must be absolute"),
         (&["--sock-fd", "3", "--mount", "nocolon"], "expected rw:PATH or ro:PATH"),
@@ -106,14 +106,9 @@ fn bad_arguments_fail_with_a_clear_error_and_leave_no_mount() {
     let (_mine, theirs) = seqpacket_pair();
     let out = {
         use std::os::fd::AsRawFd;
-        use std::os::unix::process::CommandExt;
-        let raw = theirs.as_raw_fd();
         let mut cmd = Command::new(moat_bin());
         cmd.args(["gofer", "--sock-fd", "3", "--mount", &missing]).stdin(Stdio::null());
-        // SAFETY: only dup2 between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || if libc::dup2(raw, 3) < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) });
-        }
+        moat_gofer::inherit::give_fd(&mut cmd, theirs.as_raw_fd(), 3);
         cmd.output().unwrap()
     };
     let err = String::from_utf8_lossy(&out.stderr);

@@ -1,21 +1,92 @@
-//! `moat do` until the Sentry can run programs: it must say so in one line
-//! and fail, never run the command outside a sandbox.
+//! `moat do` as a user meets it: exit statuses, errors, and nothing left
+//! behind.
+
+use std::process::{Command, Output};
 
 use moat_tests::*;
 
+fn moat_do(args: &[&str]) -> Output {
+    Command::new(moat_bin()).arg("do").args(args).output().expect("run moat do")
+}
+
+/// Host processes whose command line starts with the moat binary.
+fn moat_processes() -> Vec<i32> {
+    let bin = moat_bin();
+    procfs::process::all_processes()
+        .expect("processes")
+        .filter_map(|p| p.ok())
+        .filter(|p| p.exe().is_ok_and(|e| e == bin))
+        .map(|p| p.pid)
+        .filter(|&pid| pid != std::process::id() as i32)
+        .collect()
+}
+
 #[test]
-fn moat_do_refuses_clearly_and_runs_nothing() {
-    let dir = Scratch::new("do");
-    let marker = dir.path().join("ran");
-    let out = std::process::Command::new(moat_bin())
-        .args(["do", "--", "/bin/sh", "-c"])
-        .arg(format!("echo ran > {}", marker.display()))
-        .output()
-        .expect("run moat do");
-    assert!(!out.status.success());
+fn exit_status_is_the_commands() {
+    for code in [0, 1, 3, 255] {
+        let out = moat_do(&["--", "/bin/busybox", "sh", "-c", &format!("exit {code}")]);
+        assert_eq!(out.status.code(), Some(code), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn missing_and_unrunnable_commands_fail_like_a_shell() {
+    let out = moat_do(&["--", "/nonexistent/cmd"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exec /nonexistent/cmd: No such file or directory"));
+    let out = moat_do(&["--", "/etc/passwd"]);
+    assert_eq!(out.status.code(), Some(126));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+}
+
+#[test]
+fn bad_rootfs_is_a_clear_error() {
+    let out = moat_do(&["--rootfs", "/nonexistent-root", "--", "/bin/true"]);
+    assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
-    assert!(err.contains("Sentry cannot run programs yet"), "{err:?}");
-    assert!(out.stdout.is_empty());
-    assert!(!marker.exists(), "the command ran");
+    assert!(err.contains("rootfs /nonexistent-root"), "{err}");
+    let out = moat_do(&["--rootfs-rw", "--", "/bin/true"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--rootfs-rw needs --rootfs"));
+}
+
+#[test]
+fn the_root_is_read_only_and_writes_fail() {
+    let out = moat_do(&["--", "/bin/busybox", "sh", "-c", "echo x > /etc/moat-test-file"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"), "{out:?}");
+    assert!(!std::path::Path::new("/etc/moat-test-file").exists());
+}
+
+#[test]
+fn a_served_rootfs_can_be_written_when_asked() {
+    let dir = Scratch::new("do-rw");
+    std::fs::create_dir(dir.path().join("bin")).unwrap();
+    std::fs::copy("/bin/busybox", dir.path().join("bin/busybox")).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let out = moat_do(&["--rootfs", root, "--rootfs-rw", "--", "/bin/busybox", "sh", "-c", "echo hi > /out"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "hi\n");
+    let out = moat_do(&["--rootfs", root, "--", "/bin/busybox", "cat", "/out"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = moat_do(&["--rootfs", root, "--", "/bin/busybox", "sh", "-c", "echo no > /out"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"), "read-only by default");
+}
+
+#[test]
+fn runs_leave_no_process_behind() {
+    for _ in 0..20 {
+        moat_do(&["--", "/bin/busybox", "true"]);
+        moat_do(&["--", "/nonexistent"]);
+    }
+    // Other tests run moat in parallel; only processes that outlive a
+    // moment would be strays.
+    let mut left = moat_processes();
+    for _ in 0..50 {
+        if left.is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        left.retain(|pid| procfs::process::Process::new(*pid).is_ok());
+    }
+    assert!(left.is_empty(), "moat processes left running: {left:?}");
 }

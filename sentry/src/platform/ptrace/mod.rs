@@ -45,11 +45,17 @@ pub enum PlatformError {
     },
 }
 
+/// `AUDIT_ARCH_X86_64`: the 64-bit system call ABI.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
 /// What stopped the application.
 #[derive(Debug, Clone)]
 pub enum Event {
     /// It made a system call; the registers hold it.
     Syscall,
+    /// It made a system call of another ABI (`int 0x80`, the 32-bit
+    /// table), whose number must not be read as a 64-bit call.
+    ForeignSyscall,
     /// The host delivered a signal (a fault, or a signal sent to the stub);
     /// the host's siginfo describes it. It was not delivered.
     Signal(libc::siginfo_t),
@@ -175,7 +181,10 @@ impl StubProcess {
         ptrace::sysemu(self.pid, None).map_err(|e| self.host("sysemu", e))?;
         let status = self.wait()?;
         let event = match status {
-            WaitStatus::PtraceSyscall(_) => Event::Syscall,
+            WaitStatus::PtraceSyscall(_) => {
+                let arch = self.syscall_arch().map_err(|e| self.host("get syscall info", e))?;
+                if arch == AUDIT_ARCH_X86_64 { Event::Syscall } else { Event::ForeignSyscall }
+            }
             WaitStatus::Stopped(_, _) => {
                 Event::Signal(ptrace::getsiginfo(self.pid).map_err(|e| self.host("get siginfo", e))?)
             }
@@ -184,6 +193,18 @@ impl StubProcess {
         };
         *regs = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
         Ok(event)
+    }
+
+    /// The ABI of the system call the stub is stopped at. nix's
+    /// `syscall_info` passes a buffer size of 0, so the kernel fills
+    /// nothing; this asks for the first 8 bytes (op, flags, arch).
+    fn syscall_arch(&self) -> Result<u32, Errno> {
+        let mut head = [0u8; 8];
+        // SAFETY: the kernel writes at most `head.len()` bytes into `head`.
+        let r =
+            unsafe { libc::ptrace(libc::PTRACE_GET_SYSCALL_INFO, self.pid.as_raw(), head.len(), head.as_mut_ptr()) };
+        Errno::result(r)?;
+        Ok(u32::from_le_bytes([head[4], head[5], head[6], head[7]]))
     }
 
     /// Registers a fresh application thread starts from: the template with
@@ -306,6 +327,23 @@ mod tests {
         assert_eq!(regs.rip, addr + code.len() as u64);
         // Never executed on the host: rax still holds -ENOSYS.
         assert_eq!(regs.rax as i64, -(libc::ENOSYS as i64));
+    }
+
+    #[test]
+    fn int80_is_told_apart_from_syscall() {
+        let mut s = StubProcess::spawn().unwrap();
+        let prot = (libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) as u64;
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let addr =
+            arch::syscall_result(s.inject(libc::SYS_mmap, [0, 4096, prot, flags, u64::MAX, 0]).unwrap()).unwrap();
+        // mov eax, 20 (getpid in the 32-bit table, writev in the 64-bit one); int 0x80
+        let code = [0xb8u8, 20, 0, 0, 0, 0xcd, 0x80];
+        let local = [std::io::IoSlice::new(&code)];
+        let remote = [nix::sys::uio::RemoteIoVec { base: addr as usize, len: code.len() }];
+        nix::sys::uio::process_vm_writev(s.pid(), &local, &remote).unwrap();
+        let mut regs = s.initial_regs(addr, 0);
+        let ev = s.switch(&mut regs).unwrap();
+        assert!(matches!(ev, Event::ForeignSyscall), "{ev:?}");
     }
 
     #[test]

@@ -1,0 +1,76 @@
+//! `moat boot`: the Sentry process of one sandbox.
+
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use moat_gofer::GoferClient;
+use moat_sentry::kernel::exec::ExecError;
+use moat_sentry::kernel::{self, DebugLog, Kernel, Task};
+use moat_sentry::vfs::Vfs;
+
+use crate::fds::take_socket;
+
+/// Arguments of `moat boot`.
+#[derive(Args)]
+pub struct BootArgs {
+    /// Descriptor of the Sentry's end of the Gofer's socketpair.
+    #[arg(long)]
+    gofer_fd: RawFd,
+    /// The Gofer serves the root read-only.
+    #[arg(long)]
+    root_readonly: bool,
+    /// Log every system call to the debug log (stderr without --debug-log).
+    #[arg(long)]
+    strace: bool,
+    /// File for the debug log.
+    #[arg(long)]
+    debug_log: Option<std::path::PathBuf>,
+    /// Working directory of the first process.
+    #[arg(long, default_value = "/")]
+    cwd: String,
+    /// Environment of the first process, K=V.
+    #[arg(long = "env")]
+    env: Vec<String>,
+    /// Host name of the sandbox.
+    #[arg(long, default_value = "moat")]
+    hostname: String,
+    /// The command and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+fn stdio() -> anyhow::Result<[OwnedFd; 3]> {
+    let dup = |fd: std::os::fd::BorrowedFd<'_>| fd.try_clone_to_owned().context("duplicate standard stream");
+    Ok([dup(std::io::stdin().as_fd())?, dup(std::io::stdout().as_fd())?, dup(std::io::stderr().as_fd())?])
+}
+
+/// Runs the sandbox's init to its end and returns its exit status as a
+/// shell reports it.
+pub fn run(args: BootArgs) -> anyhow::Result<i32> {
+    let sock = take_socket(args.gofer_fd).context("gofer socket")?;
+    let gofer = Arc::new(GoferClient::new(sock));
+    let vfs = Vfs::new(gofer, args.root_readonly).map_err(|e| anyhow::anyhow!("attach to the gofer's root: {e}"))?;
+    let log: Option<DebugLog> = match &args.debug_log {
+        Some(p) => {
+            let f = std::fs::File::create(p).with_context(|| format!("create debug log {}", p.display()))?;
+            Some(DebugLog::new(Box::new(f)))
+        }
+        None if args.strace => Some(DebugLog::new(Box::new(std::io::stderr()))),
+        None => None,
+    };
+    let kernel = Kernel { vfs, log, strace: args.strace, hostname: args.hostname.into_bytes() };
+    let argv: Vec<Vec<u8>> = args.command.iter().map(|s| s.clone().into_bytes()).collect();
+    let envp: Vec<Vec<u8>> = args.env.iter().map(|s| s.clone().into_bytes()).collect();
+    let mut task = match Task::init(&kernel, stdio()?, args.cwd.as_bytes(), argv, envp) {
+        Ok(t) => t,
+        Err(ExecError::Errno(e)) => {
+            eprintln!("moat: exec {}: {}", args.command[0], e.desc());
+            return Ok(if e == nix::errno::Errno::ENOENT { 127 } else { 126 });
+        }
+        Err(ExecError::Fatal(k)) => return Err(k).context("start init"),
+    };
+    let status = kernel::run(&kernel, &mut task).context("sentry")?;
+    Ok(status.shell_code())
+}

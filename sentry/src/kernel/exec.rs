@@ -1,0 +1,134 @@
+//! execve: find the file, follow `#!` interpreters, load the ELF into a new
+//! address space, and only then replace the task's.
+
+use std::fs::File;
+
+use nix::errno::Errno;
+
+use super::{KernelError, Task};
+use crate::loader::{self, AuxFacts, LoadError, ReadAt, elf};
+use crate::mm::{AddressSpace, MmError};
+use crate::vfs::Vfs;
+
+/// Interpreters nest at most this deep (Linux's limit), then ELOOP.
+const MAX_INTERP_DEPTH: usize = 4;
+/// Bytes read to recognise a format (Linux's `BINPRM_BUF_SIZE` is 256).
+const HEAD_SIZE: usize = 256;
+
+/// execve's failures: an errno for the caller, or the end of the sandbox.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// What execve returns.
+    #[error("{0}")]
+    Errno(#[from] Errno),
+    /// The Sentry could not go on.
+    #[error(transparent)]
+    Fatal(#[from] KernelError),
+}
+
+impl From<LoadError> for ExecError {
+    fn from(e: LoadError) -> Self {
+        match e {
+            LoadError::Errno(e) => ExecError::Errno(e),
+            LoadError::Mm(MmError::Errno(e)) => ExecError::Errno(e),
+            LoadError::Mm(MmError::Platform(p)) => ExecError::Fatal(p.into()),
+        }
+    }
+}
+
+/// The opened executable.
+struct Image {
+    file: File,
+    path: Vec<u8>,
+    head: Vec<u8>,
+}
+
+/// Finds and opens `path` for execution: a regular file with an execute
+/// bit, else EACCES.
+fn open_exec(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
+    let found = vfs.lookup(cwd, path, true)?;
+    let checked = if found.stat.file_type() != libc::S_IFREG || found.stat.mode & 0o111 == 0 {
+        Err(Errno::EACCES)
+    } else {
+        vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno())
+    };
+    vfs.release(found.handle);
+    let file = File::from(checked?);
+    let mut head = vec![0u8; HEAD_SIZE];
+    let n = file.read_at(0, &mut head)?;
+    head.truncate(n);
+    Ok(Image { file, path: found.path, head })
+}
+
+/// A program loaded into a new address space, ready to replace a task's.
+#[derive(Debug)]
+pub struct Program {
+    /// The new address space.
+    pub mm: AddressSpace,
+    /// Registers to start from.
+    pub regs: crate::arch::Regs,
+    /// Canonical path of the executable.
+    pub exe: Vec<u8>,
+    /// The new `comm`.
+    pub comm: Vec<u8>,
+}
+
+/// Finds `path` (from `cwd`), follows `#!` interpreters, and loads the ELF
+/// executable into a new address space.
+pub fn load_program(
+    vfs: &Vfs,
+    cwd: &[u8],
+    path: &[u8],
+    mut argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+    creds: super::Creds,
+) -> Result<Program, ExecError> {
+    loader::check_args(&argv, &envp)?;
+    let mut target = path.to_vec();
+    for _ in 0..=MAX_INTERP_DEPTH {
+        let img = open_exec(vfs, cwd, &target)?;
+        if let Some((interp, arg)) = elf::parse_shebang(&img.head) {
+            // argv becomes: interpreter, its argument, the script as named,
+            // then the original arguments after argv[0].
+            let mut next = vec![interp.clone()];
+            next.extend(arg);
+            next.push(target.clone());
+            next.extend(argv.into_iter().skip(1));
+            argv = next;
+            target = interp;
+            continue;
+        }
+        if !elf::is_elf(&img.head) || img.head.len() < 64 {
+            return Err(Errno::ENOEXEC.into());
+        }
+        let mut mm = AddressSpace::new().map_err(KernelError::from)?;
+        let facts = AuxFacts { uid: creds.uid, euid: creds.uid, gid: creds.gid, egid: creds.gid, secure: false };
+        let shown = String::from_utf8_lossy(&img.path).into_owned();
+        let loaded = loader::load(&mut mm, &img.file, &img.head[..64], &shown, &argv, &envp, facts)?;
+        let regs = mm.stub().initial_regs(loaded.entry, loaded.sp);
+        let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
+        let comm = base[..base.len().min(15)].to_vec();
+        return Ok(Program { mm, regs, exe: img.path, comm });
+    }
+    Err(Errno::ELOOP.into())
+}
+
+/// Replaces `task`'s program with `path`. On failure the task is unchanged.
+pub fn execve(
+    vfs: &Vfs,
+    task: &mut Task,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> Result<(), ExecError> {
+    let p = load_program(vfs, &task.cwd, path, argv, envp, task.creds)?;
+    // Past this point exec cannot fail.
+    task.mm = p.mm;
+    task.regs = p.regs;
+    task.exe = p.exe;
+    task.comm = p.comm;
+    task.fds.close_on_exec();
+    task.signals.reset_for_exec();
+    task.clear_child_tid = 0;
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! Open files and the descriptor table of a process.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use nix::errno::Errno;
+
+/// An open file description. Host-backed descriptions (the caller's stdio,
+/// files the Gofer donated) are read and written through the host
+/// descriptor, which also keeps the file offset.
+#[derive(Debug)]
+pub struct OpenFile {
+    /// The host descriptor.
+    pub fd: OwnedFd,
+    /// Path in the sandbox, for /proc and error messages.
+    pub path: Vec<u8>,
+    /// Access mode and status flags (`O_APPEND`, `O_NONBLOCK`, …).
+    pub flags: std::sync::atomic::AtomicI32,
+}
+
+impl OpenFile {
+    /// A description of host descriptor `fd`, opened with `flags`.
+    pub fn new(fd: OwnedFd, path: Vec<u8>, flags: i32) -> Arc<Self> {
+        Arc::new(OpenFile { fd, path, flags: std::sync::atomic::AtomicI32::new(flags) })
+    }
+
+    /// Its access mode and status flags.
+    pub fn flags(&self) -> i32 {
+        self.flags.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl AsFd for OpenFile {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    file: Arc<OpenFile>,
+    cloexec: bool,
+}
+
+/// A process's descriptor table.
+#[derive(Debug, Default, Clone)]
+pub struct FdTable {
+    slots: Vec<Option<Slot>>,
+    /// `RLIMIT_NOFILE`: descriptors at or above it cannot be allocated.
+    limit: usize,
+}
+
+impl FdTable {
+    /// An empty table allowing descriptors below `limit`.
+    pub fn new(limit: usize) -> Self {
+        FdTable { slots: Vec::new(), limit }
+    }
+
+    /// Changes the limit; descriptors already open above it stay open.
+    pub fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// The file at `fd`, or `EBADF`.
+    pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.file.clone())
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Installs `file` at the lowest free descriptor at or above `min`.
+    pub fn insert(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<i32, Errno> {
+        let free = (min..self.limit).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
+        self.put(free, file, cloexec);
+        Ok(free as i32)
+    }
+
+    /// Installs `file` at `fd`, replacing what was there (dup2).
+    pub fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
+        let i = usize::try_from(fd).ok().filter(|&i| i < self.limit).ok_or(Errno::EBADF)?;
+        self.put(i, file, cloexec);
+        Ok(())
+    }
+
+    fn put(&mut self, i: usize, file: Arc<OpenFile>, cloexec: bool) {
+        if self.slots.len() <= i {
+            self.slots.resize(i + 1, None);
+        }
+        self.slots[i] = Some(Slot { file, cloexec });
+    }
+
+    /// Closes `fd`.
+    pub fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(Option::take)
+            .map(|s| s.file)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// The close-on-exec flag of `fd`.
+    pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+            .and_then(|s| s.as_ref())
+            .map(|s| s.cloexec)
+            .ok_or(Errno::EBADF)
+    }
+
+    /// Sets the close-on-exec flag of `fd`.
+    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+        let slot = usize::try_from(fd)
+            .ok()
+            .and_then(|i| self.slots.get_mut(i))
+            .and_then(|s| s.as_mut())
+            .ok_or(Errno::EBADF)?;
+        slot.cloexec = on;
+        Ok(())
+    }
+
+    /// Closes every close-on-exec descriptor (at execve).
+    pub fn close_on_exec(&mut self) {
+        for s in &mut self.slots {
+            if s.as_ref().is_some_and(|s| s.cloexec) {
+                *s = None;
+            }
+        }
+    }
+
+    /// The open descriptors, in order.
+    pub fn fds(&self) -> impl Iterator<Item = i32> + '_ {
+        self.slots.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(i, _)| i as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> Arc<OpenFile> {
+        let fd = nix::fcntl::open("/dev/null", nix::fcntl::OFlag::O_RDONLY, nix::sys::stat::Mode::empty()).unwrap();
+        OpenFile::new(fd, b"/dev/null".to_vec(), 0)
+    }
+
+    #[test]
+    fn lowest_free_descriptor_and_limits() {
+        let mut t = FdTable::new(4);
+        assert_eq!(t.insert(file(), false, 0), Ok(0));
+        assert_eq!(t.insert(file(), true, 0), Ok(1));
+        assert_eq!(t.insert(file(), false, 3), Ok(3));
+        assert_eq!(t.insert(file(), false, 0), Ok(2));
+        assert_eq!(t.insert(file(), false, 0), Err(Errno::EMFILE));
+        assert!(t.remove(2).is_ok());
+        assert_eq!(t.remove(2).err(), Some(Errno::EBADF));
+        assert_eq!(t.get(-1).err(), Some(Errno::EBADF));
+        t.close_on_exec();
+        assert_eq!(t.fds().collect::<Vec<_>>(), [0, 3]);
+        assert_eq!(t.set(4, file(), false), Err(Errno::EBADF));
+    }
+}

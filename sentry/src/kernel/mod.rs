@@ -1,0 +1,222 @@
+//! Tasks and what they run: the run loop that takes each trap from the
+//! platform to a system call handler or a signal, and execve.
+//!
+//! This first version runs one task (the sandbox's init, pid 1) of one
+//! thread. fork, threads, signal delivery and the PID namespace are the
+//! next steps of the Sentry core.
+
+pub mod exec;
+pub mod fd_table;
+pub mod rlimits;
+pub mod signals;
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use nix::errno::Errno;
+use thiserror::Error;
+
+use crate::arch::{Regs, SyscallArgs};
+use crate::mm::AddressSpace;
+use crate::platform::ptrace::{Event, PlatformError};
+use crate::vfs::Vfs;
+use fd_table::FdTable;
+
+/// Failures that end the sandbox (never an application's doing).
+#[derive(Debug, Error)]
+pub enum KernelError {
+    /// The platform failed.
+    #[error(transparent)]
+    Platform(#[from] PlatformError),
+    /// A stub died under the Sentry.
+    #[error("stub process ended unexpectedly: {0}")]
+    StubGone(String),
+}
+
+/// How a task ended, as wait statuses say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// exit or exit_group with this code (low 8 bits kept).
+    Code(i32),
+    /// Killed by this signal.
+    Signal(i32),
+}
+
+impl ExitStatus {
+    /// The status a shell reports: the code, or 128 + the signal.
+    pub fn shell_code(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c & 0xff,
+            ExitStatus::Signal(s) => 128 + s,
+        }
+    }
+}
+
+/// User and group ids of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Creds {
+    /// Real, effective and saved user id.
+    pub uid: u32,
+    /// Real, effective and saved group id.
+    pub gid: u32,
+}
+
+/// What the whole sandbox shares.
+#[derive(Debug)]
+pub struct Kernel {
+    /// The file tree.
+    pub vfs: Vfs,
+    /// Where `--strace` lines and unimplemented-call notes go.
+    pub log: Option<DebugLog>,
+    /// Log every system call.
+    pub strace: bool,
+    /// The sandbox's host name.
+    pub hostname: Vec<u8>,
+}
+
+/// The debug log: one line per event, from any thread.
+pub struct DebugLog {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl DebugLog {
+    /// A log writing to `out`.
+    pub fn new(out: Box<dyn Write + Send>) -> Self {
+        DebugLog { out: Mutex::new(out) }
+    }
+}
+
+impl std::fmt::Debug for DebugLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DebugLog")
+    }
+}
+
+impl Kernel {
+    /// Writes one line to the debug log, if there is one.
+    pub fn log_line(&self, line: &str) {
+        if let Some(l) = &self.log {
+            let mut w = l.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = writeln!(w, "{line}");
+        }
+    }
+}
+
+/// A thread of the application.
+#[derive(Debug)]
+pub struct Task {
+    /// Thread id in the sandbox's PID namespace.
+    pub tid: i32,
+    /// Its address space.
+    pub mm: AddressSpace,
+    /// Its registers while it is not running.
+    pub regs: Regs,
+    /// Its descriptors.
+    pub fds: FdTable,
+    /// Its ids.
+    pub creds: Creds,
+    /// Its working directory (canonical, absolute).
+    pub cwd: Vec<u8>,
+    /// Path of the executable it runs (/proc/self/exe).
+    pub exe: Vec<u8>,
+    /// Its name (`comm`, at most 15 bytes).
+    pub comm: Vec<u8>,
+    /// File mode creation mask.
+    pub umask: u32,
+    /// `set_tid_address`.
+    pub clear_child_tid: u64,
+    /// Signal actions and mask.
+    pub signals: signals::SignalState,
+    /// Resource limits.
+    pub rlimits: rlimits::Rlimits,
+    /// Set when it has ended.
+    pub exit: Option<ExitStatus>,
+}
+
+/// Descriptors a process may have open (the default `RLIMIT_NOFILE`).
+pub const NOFILE: usize = 1024;
+
+impl Task {
+    /// The sandbox's init: `argv[0]`'s program as pid 1, with the caller's
+    /// standard streams (`stdio`: host descriptors for 0, 1 and 2).
+    pub fn init(
+        kernel: &Kernel,
+        stdio: [std::os::fd::OwnedFd; 3],
+        cwd: &[u8],
+        argv: Vec<Vec<u8>>,
+        envp: Vec<Vec<u8>>,
+    ) -> Result<Task, exec::ExecError> {
+        let creds = Creds::default();
+        let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
+        let found = kernel.vfs.lookup(b"/", cwd, true)?;
+        kernel.vfs.release(found.handle);
+        if !found.stat.is_dir() {
+            return Err(Errno::ENOTDIR.into());
+        }
+        let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds)?;
+        let rlimits = rlimits::Rlimits::initial();
+        let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
+        let mut fds = FdTable::new(usize::try_from(nofile).unwrap_or(NOFILE));
+        for (i, fd) in stdio.into_iter().enumerate() {
+            let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
+            let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);
+            fds.set(i as i32, file, false)?;
+        }
+        Ok(Task {
+            tid: 1,
+            mm: p.mm,
+            regs: p.regs,
+            fds,
+            creds,
+            cwd: found.path,
+            exe: p.exe,
+            comm: p.comm,
+            umask: 0o022,
+            clear_child_tid: 0,
+            signals: signals::SignalState::default(),
+            rlimits,
+            exit: None,
+        })
+    }
+}
+
+/// Signals that mean the application's own code faulted.
+fn is_fault(info: &libc::siginfo_t) -> bool {
+    let sync = matches!(info.si_signo, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP);
+    sync && info.si_code > 0
+}
+
+/// Runs `task` until it ends.
+pub fn run(kernel: &Kernel, task: &mut Task) -> Result<ExitStatus, KernelError> {
+    loop {
+        let event = task.mm.stub().switch(&mut task.regs)?;
+        match event {
+            Event::Syscall => {
+                let call = SyscallArgs::from_regs(&task.regs);
+                let result = crate::syscalls::dispatch(kernel, task, &call)?;
+                task.regs.rax = result as u64;
+            }
+            Event::ForeignSyscall => {
+                kernel.log_line(&format!("32-bit system call {} refused", task.regs.orig_rax));
+                task.regs.rax = errno_value(Errno::ENOSYS) as u64;
+            }
+            Event::Signal(info) if is_fault(&info) => {
+                // No handlers are delivered yet: the default action of
+                // every fault signal is to end the process.
+                task.exit = Some(ExitStatus::Signal(info.si_signo));
+            }
+            // A signal sent to the stub from outside is not the
+            // application's: it is dropped.
+            Event::Signal(_) => {}
+            Event::Gone(how) => return Err(KernelError::StubGone(how)),
+        }
+        if let Some(status) = task.exit {
+            return Ok(status);
+        }
+    }
+}
+
+/// The errno result of a handler, as the raw return value.
+pub fn errno_value(e: Errno) -> i64 {
+    -(e as i64)
+}

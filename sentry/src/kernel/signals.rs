@@ -1,0 +1,142 @@
+//! Signal actions and masks of a task.
+//!
+//! So far this keeps the state exactly as Linux does (what rt_sigaction and
+//! rt_sigprocmask read and write); queuing and delivery with signal frames
+//! are the next step of the Sentry core.
+
+use nix::errno::Errno;
+
+/// Number of signals (1..=64).
+pub const NSIG: usize = 64;
+
+/// One signal's action, as `struct kernel_sigaction` holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigAction {
+    /// `SIG_DFL` (0), `SIG_IGN` (1) or a handler address.
+    pub handler: u64,
+    /// `SA_*` flags.
+    pub flags: u64,
+    /// `sa_restorer`.
+    pub restorer: u64,
+    /// Signals blocked while the handler runs.
+    pub mask: u64,
+}
+
+impl SigAction {
+    /// The wire form (32 bytes).
+    pub fn to_bytes(&self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        for (i, v) in [self.handler, self.flags, self.restorer, self.mask].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        b
+    }
+
+    /// Reads the wire form.
+    pub fn from_bytes(b: &[u8]) -> Result<Self, Errno> {
+        let word = |i: usize| -> Result<u64, Errno> {
+            let s = b.get(i * 8..i * 8 + 8).ok_or(Errno::EFAULT)?;
+            Ok(u64::from_le_bytes(s.try_into().map_err(|_| Errno::EFAULT)?))
+        };
+        Ok(SigAction { handler: word(0)?, flags: word(1)?, restorer: word(2)?, mask: word(3)? })
+    }
+}
+
+/// The bit of signal `sig` in a signal set.
+pub fn bit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
+}
+
+/// Signals that can be neither caught, ignored nor blocked.
+const UNBLOCKABLE: u64 = (1 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
+
+/// Actions and mask.
+#[derive(Debug, Clone)]
+pub struct SignalState {
+    actions: [SigAction; NSIG],
+    mask: u64,
+}
+
+impl Default for SignalState {
+    fn default() -> Self {
+        SignalState { actions: [SigAction::default(); NSIG], mask: 0 }
+    }
+}
+
+fn index(sig: i32) -> Result<usize, Errno> {
+    if (1..=NSIG as i32).contains(&sig) { Ok(sig as usize - 1) } else { Err(Errno::EINVAL) }
+}
+
+impl SignalState {
+    /// The action of `sig`.
+    pub fn action(&self, sig: i32) -> Result<SigAction, Errno> {
+        Ok(self.actions[index(sig)?])
+    }
+
+    /// Sets the action of `sig` and returns the old one. SIGKILL and
+    /// SIGSTOP keep theirs (EINVAL), and can never be in a handler's mask.
+    pub fn set_action(&mut self, sig: i32, mut act: SigAction) -> Result<SigAction, Errno> {
+        let i = index(sig)?;
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            return Err(Errno::EINVAL);
+        }
+        act.mask &= !UNBLOCKABLE;
+        Ok(std::mem::replace(&mut self.actions[i], act))
+    }
+
+    /// The blocked set.
+    pub fn mask(&self) -> u64 {
+        self.mask
+    }
+
+    /// rt_sigprocmask: changes the blocked set (`how` is SIG_BLOCK,
+    /// SIG_UNBLOCK or SIG_SETMASK) and returns the old one.
+    pub fn change_mask(&mut self, how: i32, set: u64) -> Result<u64, Errno> {
+        let old = self.mask;
+        self.mask = match how {
+            libc::SIG_BLOCK => old | set,
+            libc::SIG_UNBLOCK => old & !set,
+            libc::SIG_SETMASK => set,
+            _ => return Err(Errno::EINVAL),
+        } & !UNBLOCKABLE;
+        Ok(old)
+    }
+
+    /// Whether `sig` is ignored (SIG_IGN).
+    pub fn ignored(&self, sig: i32) -> bool {
+        self.action(sig).is_ok_and(|a| a.handler == 1)
+    }
+
+    /// At execve, caught signals go back to their default action; ignored
+    /// ones stay ignored; the mask is kept.
+    pub fn reset_for_exec(&mut self) {
+        for a in &mut self.actions {
+            if a.handler > 1 {
+                *a = SigAction::default();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_and_stop_are_special() {
+        let mut s = SignalState::default();
+        let h = SigAction { handler: 0x1000, flags: 0, restorer: 0, mask: u64::MAX };
+        assert_eq!(s.set_action(libc::SIGKILL, h), Err(Errno::EINVAL));
+        assert_eq!(s.set_action(0, h), Err(Errno::EINVAL));
+        assert_eq!(s.set_action(65, h), Err(Errno::EINVAL));
+        s.set_action(libc::SIGINT, h).unwrap();
+        assert_eq!(s.action(libc::SIGINT).unwrap().mask & bit(libc::SIGKILL), 0);
+        assert_eq!(s.change_mask(libc::SIG_SETMASK, u64::MAX), Ok(0));
+        assert_eq!(s.mask() & (bit(libc::SIGKILL) | bit(libc::SIGSTOP)), 0);
+        assert_eq!(s.change_mask(99, 0), Err(Errno::EINVAL));
+        s.set_action(libc::SIGPIPE, SigAction { handler: 1, ..SigAction::default() }).unwrap();
+        s.reset_for_exec();
+        assert_eq!(s.action(libc::SIGINT).unwrap().handler, 0);
+        assert!(s.ignored(libc::SIGPIPE));
+    }
+}

@@ -1,0 +1,257 @@
+//! Loading an executable into a fresh address space: its segments, the
+//! heap start, and the initial stack (strings, argv, envp and auxv laid out
+//! as Linux lays them out for x86-64).
+
+pub mod elf;
+
+use nix::errno::Errno;
+
+use crate::arch::{self, PAGE_SIZE};
+use crate::mm::vma::Backing;
+use crate::mm::{AddressSpace, MmError};
+
+/// Where a position-independent executable is loaded (Linux's
+/// `ELF_ET_DYN_BASE` for x86-64 without randomisation).
+pub const PIE_BASE: u64 = 0x5555_5555_4000;
+/// Size of the main thread's stack mapping.
+pub const STACK_SIZE: u64 = 8 << 20;
+/// Longest single argument or environment string, with its NUL
+/// (`MAX_ARG_STRLEN`).
+pub const MAX_ARG_STRLEN: usize = 32 * PAGE_SIZE as usize;
+/// Most bytes of arguments and environment together (a quarter of the
+/// default 8 MiB stack limit, as Linux allows).
+pub const MAX_ARGS_BYTES: usize = (STACK_SIZE / 4) as usize;
+
+/// Reads a file at an offset.
+pub trait ReadAt {
+    /// Reads into `buf` from `offset`; short only at end of file.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+}
+
+impl ReadAt for std::fs::File {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        use std::os::unix::fs::FileExt;
+        let mut done = 0;
+        while done < buf.len() {
+            match FileExt::read_at(self, &mut buf[done..], offset + done as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn read_exact_at(f: &dyn ReadAt, offset: u64, len: usize) -> Result<Vec<u8>, Errno> {
+    let mut buf = vec![0u8; len];
+    let n = f.read_at(offset, &mut buf)?;
+    if n != len {
+        return Err(Errno::ENOEXEC);
+    }
+    Ok(buf)
+}
+
+/// Identity and hardware facts the auxiliary vector reports.
+#[derive(Debug, Clone, Copy)]
+pub struct AuxFacts {
+    /// Real and effective user and group ids.
+    pub uid: u32,
+    /// Effective user id.
+    pub euid: u32,
+    /// Real group id.
+    pub gid: u32,
+    /// Effective group id.
+    pub egid: u32,
+    /// `AT_SECURE`.
+    pub secure: bool,
+}
+
+/// The result of loading: where the first thread starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Loaded {
+    /// Entry point.
+    pub entry: u64,
+    /// Initial stack pointer (pointing at argc).
+    pub sp: u64,
+}
+
+/// Why loading failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The errno execve returns.
+    #[error("{0}")]
+    Errno(#[from] Errno),
+    /// The address space could not be driven.
+    #[error(transparent)]
+    Mm(MmError),
+}
+
+impl From<MmError> for LoadError {
+    fn from(e: MmError) -> Self {
+        match e {
+            MmError::Errno(e) => LoadError::Errno(e),
+            other => LoadError::Mm(other),
+        }
+    }
+}
+
+/// Checks argv and envp against Linux's limits before anything is
+/// changed: E2BIG for a string over `MAX_ARG_STRLEN` or too much in all.
+pub fn check_args(argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), Errno> {
+    let mut total = 0usize;
+    for s in argv.iter().chain(envp) {
+        if s.len() + 1 > MAX_ARG_STRLEN {
+            return Err(Errno::E2BIG);
+        }
+        total += s.len() + 1 + 8;
+    }
+    if total > MAX_ARGS_BYTES { Err(Errno::E2BIG) } else { Ok(()) }
+}
+
+/// Loads the ELF executable `file` (whose first bytes are `head`) into
+/// `mm`, which must be empty, and builds its stack.
+pub fn load(
+    mm: &mut AddressSpace,
+    file: &dyn ReadAt,
+    head: &[u8],
+    path: &str,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    facts: AuxFacts,
+) -> Result<Loaded, LoadError> {
+    let (phoff, phlen) = elf::phdr_table(head)?;
+    let phdrs = read_exact_at(file, phoff, phlen)?;
+    let info = elf::parse(head, &phdrs, |off, len| read_exact_at(file, off, len))?;
+    if info.interp.is_some() {
+        // Dynamic executables (an ld.so to load first) come with the glibc
+        // workloads issue.
+        return Err(Errno::ENOEXEC.into());
+    }
+    let bias = if info.pie { PIE_BASE } else { 0 };
+    let mut end = 0;
+    for seg in &info.segments {
+        let start = arch::page_down(seg.vaddr + bias);
+        let seg_end = arch::page_up(seg.vaddr + bias + seg.memsz).ok_or(Errno::ENOEXEC)?;
+        let file_start = arch::page_down(seg.offset);
+        let data = read_exact_at(file, file_start, (seg.offset + seg.filesz - file_start) as usize)?;
+        let backing = Backing::File { path: path.to_string(), offset: file_start };
+        mm.map_copy(start, seg_end - start, seg.prot, libc::MAP_PRIVATE | libc::MAP_FIXED, &data, backing)?;
+        end = end.max(seg_end);
+    }
+    mm.set_brk_start(end);
+    let sp = build_stack(mm, argv, envp, path.as_bytes(), &info, bias, facts)?;
+    Ok(Loaded { entry: info.entry + bias, sp })
+}
+
+/// Lays out, from the top of a new stack mapping down: the strings, 16
+/// random bytes, then (16-byte aligned) argc, argv, envp and auxv.
+fn build_stack(
+    mm: &mut AddressSpace,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    execfn: &[u8],
+    info: &elf::ElfInfo,
+    bias: u64,
+    facts: AuxFacts,
+) -> Result<u64, LoadError> {
+    check_args(argv, envp)?;
+    let hint = arch::TASK_SIZE - STACK_SIZE - (1 << 30);
+    let flags = libc::MAP_PRIVATE | libc::MAP_GROWSDOWN;
+    let rw = libc::PROT_READ | libc::PROT_WRITE;
+    let base = mm.map_copy(hint, STACK_SIZE, rw, flags, &[], Backing::Stack)?;
+    let top = base + STACK_SIZE;
+
+    // Strings, written below `top` into one buffer.
+    let mut strings: Vec<u8> = Vec::new();
+    let mut push = |s: &[u8]| -> u64 {
+        strings.extend_from_slice(s);
+        strings.push(0);
+        strings.len() as u64 // distance from the end of the area, fixed below
+    };
+    let execfn_at = push(execfn);
+    let env_at: Vec<u64> = envp.iter().map(|s| push(s)).collect();
+    let arg_at: Vec<u64> = argv.iter().map(|s| push(s)).collect();
+    let platform_at = push(b"x86_64");
+    let mut random = [0u8; 16];
+    getrandom(&mut random)?;
+    strings.extend_from_slice(&random);
+    let random_at = strings.len() as u64;
+    let area = top - strings.len() as u64;
+    // A string that ended `d` bytes into the buffer starts at area + d - len - 1;
+    // recompute starts from ends and lengths.
+    let start_of = |end: u64, len: usize| area + end - len as u64 - 1;
+    let execfn_ptr = start_of(execfn_at, execfn.len());
+    let platform_ptr = start_of(platform_at, 6);
+    let random_ptr = area + random_at - 16;
+
+    let hw = |t| unsafe_getauxval(t);
+    let mut aux: Vec<(u64, u64)> = vec![
+        (libc::AT_HWCAP, hw(libc::AT_HWCAP)),
+        (libc::AT_PAGESZ, PAGE_SIZE),
+        (libc::AT_CLKTCK, 100),
+        (libc::AT_PHDR, info.phdr + bias),
+        (libc::AT_PHENT, elf::PHENT_SIZE as u64),
+        (libc::AT_PHNUM, info.phnum as u64),
+        (libc::AT_BASE, 0),
+        (libc::AT_FLAGS, 0),
+        (libc::AT_ENTRY, info.entry + bias),
+        (libc::AT_UID, facts.uid as u64),
+        (libc::AT_EUID, facts.euid as u64),
+        (libc::AT_GID, facts.gid as u64),
+        (libc::AT_EGID, facts.egid as u64),
+        (libc::AT_SECURE, facts.secure as u64),
+        (libc::AT_RANDOM, random_ptr),
+        (libc::AT_HWCAP2, hw(libc::AT_HWCAP2)),
+        (libc::AT_EXECFN, execfn_ptr),
+        (libc::AT_PLATFORM, platform_ptr),
+    ];
+    let minsig = hw(51); // AT_MINSIGSTKSZ
+    if minsig != 0 {
+        aux.push((51, minsig));
+    }
+    aux.push((libc::AT_NULL, 0));
+
+    let words = 1 + argv.len() + 1 + envp.len() + 1 + aux.len() * 2;
+    let sp = (area - words as u64 * 8) & !15;
+    let mut table: Vec<u64> = Vec::with_capacity(words);
+    table.push(argv.len() as u64);
+    table.extend(arg_at.iter().zip(argv).map(|(&end, s)| start_of(end, s.len())));
+    table.push(0);
+    table.extend(env_at.iter().zip(envp).map(|(&end, s)| start_of(end, s.len())));
+    table.push(0);
+    for (k, v) in aux {
+        table.push(k);
+        table.push(v);
+    }
+    let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
+    mm.copy_out(area, &strings)?;
+    mm.copy_out(sp, &bytes)?;
+    Ok(sp)
+}
+
+fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
+    // SAFETY: buf is writable for its length.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n as usize == buf.len() { Ok(()) } else { Err(Errno::EIO) }
+}
+
+fn unsafe_getauxval(t: u64) -> u64 {
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    unsafe { libc::getauxval(t) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_limits_are_linuxs() {
+        assert!(check_args(&[b"a".to_vec()], &[]).is_ok());
+        assert_eq!(check_args(&[vec![b'x'; MAX_ARG_STRLEN]], &[]), Err(Errno::E2BIG));
+        assert!(check_args(&[vec![b'x'; MAX_ARG_STRLEN - 1]], &[]).is_ok());
+        let many = vec![vec![b'y'; 100_000]; 30];
+        assert_eq!(check_args(&many, &[]), Err(Errno::E2BIG));
+    }
+}

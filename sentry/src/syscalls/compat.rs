@@ -1,0 +1,63 @@
+//! The compatibility table of `docs/compatibility.md`, made from the
+//! system call table so the two cannot drift apart.
+
+use super::{implemented, name};
+
+/// Highest x86-64 system call number the table lists.
+const LAST: u64 = 462;
+
+/// What is missing from calls that are implemented only in part.
+fn partial(nr: u64) -> Option<&'static str> {
+    Some(match nr as i64 {
+        libc::SYS_rt_sigaction | libc::SYS_rt_sigprocmask => "actions and mask kept exactly; no delivery yet",
+        libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
+        libc::SYS_open | libc::SYS_openat => {
+            "Gofer files and /dev/{null,zero,full,random,urandom}; no O_TMPFILE, O_PATH opens the file for reading"
+        }
+        libc::SYS_ioctl => "FIOCLEX, FIONCLEX, TCGETS and TIOCGWINSZ on a terminal; ENOTTY otherwise",
+        libc::SYS_fcntl => "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks",
+        libc::SYS_exit => "ends the process (one thread per process so far)",
+        libc::SYS_readlink | libc::SYS_readlinkat => "/proc/self/exe and Gofer symlinks; no /proc yet",
+        libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {
+            "the sandbox runs as root: no permission checks yet"
+        }
+        libc::SYS_clock_gettime | libc::SYS_clock_getres => "no CPU-time clocks",
+        libc::SYS_clock_nanosleep => "no CPU-time clocks; not interruptible by signals yet",
+        libc::SYS_nanosleep | libc::SYS_poll | libc::SYS_ppoll => "not interruptible by signals yet",
+        libc::SYS_execve => "static and static-PIE ELF and #! scripts; dynamic executables ENOEXEC",
+        libc::SYS_write | libc::SYS_writev | libc::SYS_pwrite64 => "EPIPE ends the process as SIGPIPE's default does",
+        _ => return None,
+    })
+}
+
+/// The Markdown of the compatibility table.
+pub fn table_markdown() -> String {
+    let mut out = String::from(
+        "# System call compatibility\n\n\
+         Generated from the Sentry's system call table (`sentry/src/syscalls/compat.rs`); \
+         `tests/tests/compatibility_doc.rs` fails when this file and the table differ \
+         (run it with `MOAT_BLESS=1` to rewrite this file).\n\n\
+         Every call not implemented returns ENOSYS and writes one line to the debug log. \
+         Calls made through `int 0x80` or with x32 numbers are never read as 64-bit calls.\n\n",
+    );
+    let (mut full, mut part) = (0, 0);
+    let mut rows = String::new();
+    for nr in 0..=LAST {
+        let status = match (implemented(nr), partial(nr)) {
+            (true, None) => {
+                full += 1;
+                "implemented".to_string()
+            }
+            (true, Some(note)) => {
+                part += 1;
+                format!("partial: {note}")
+            }
+            (false, _) => "ENOSYS".to_string(),
+        };
+        rows.push_str(&format!("| {nr} | {} | {status} |\n", name(nr)));
+    }
+    out.push_str(&format!("{full} implemented, {part} partial, the rest ENOSYS.\n\n"));
+    out.push_str("| nr | name | status |\n|---:|---|---|\n");
+    out.push_str(&rows);
+    out
+}

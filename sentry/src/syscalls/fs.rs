@@ -1,0 +1,367 @@
+//! File system calls: descriptors, reads and writes, paths.
+
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+
+use moat_gofer::Owner;
+use nix::errno::Errno;
+
+use super::{SysResult, int};
+use crate::kernel::fd_table::OpenFile;
+use crate::kernel::{ExitStatus, Kernel, Task};
+use crate::vfs::PATH_MAX;
+
+/// Most bytes moved by one read or write; larger requests return short,
+/// as Linux's own cap (0x7ffff000) makes them.
+const MAX_RW: usize = 1 << 20;
+/// Most iovecs in one readv / writev (`IOV_MAX`).
+const IOV_MAX: u64 = 1024;
+
+/// The directory a relative path of `*at` calls starts from.
+pub(crate) fn base_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Errno> {
+    if path.starts_with(b"/") || dirfd == libc::AT_FDCWD {
+        return Ok(t.cwd.clone());
+    }
+    Ok(t.fds.get(dirfd)?.path.clone())
+}
+
+fn read_host(f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize, Errno> {
+    loop {
+        let r = match offset {
+            Some(o) => nix::sys::uio::pread(&f.fd, buf, o),
+            None => nix::unistd::read(&f.fd, buf),
+        };
+        match r {
+            Err(Errno::EINTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, Errno> {
+    loop {
+        let r = match offset {
+            Some(o) => nix::sys::uio::pwrite(&f.fd, data, o),
+            None => nix::unistd::write(&f.fd, data),
+        };
+        match r {
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EPIPE) => {
+                // SIGPIPE's default action ends the process. Handlers are
+                // not delivered yet; an ignored SIGPIPE leaves just EPIPE.
+                if !t.signals.ignored(libc::SIGPIPE) {
+                    t.exit = Some(ExitStatus::Signal(libc::SIGPIPE));
+                }
+                return Err(Errno::EPIPE);
+            }
+            other => return other,
+        }
+    }
+}
+
+fn readable(f: &OpenFile) -> Result<(), Errno> {
+    if f.flags() & libc::O_ACCMODE == libc::O_WRONLY { Err(Errno::EBADF) } else { Ok(()) }
+}
+
+fn writable(f: &OpenFile) -> Result<(), Errno> {
+    if f.flags() & libc::O_ACCMODE == libc::O_RDONLY { Err(Errno::EBADF) } else { Ok(()) }
+}
+
+fn do_read(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
+    let f = t.fds.get(fd)?;
+    readable(&f)?;
+    let mut data = vec![0u8; (count as usize).min(MAX_RW)];
+    let n = read_host(&f, &mut data, offset)?;
+    t.mm.copy_out(buf, &data[..n])?;
+    Ok(n as i64)
+}
+
+fn do_write(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
+    let f = t.fds.get(fd)?;
+    writable(&f)?;
+    let data = t.mm.copy_in(buf, (count as usize).min(MAX_RW))?;
+    Ok(write_host(t, &f, &data, offset)? as i64)
+}
+
+pub(super) fn read(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_read(t, int(a[0]), a[1], a[2], None)
+}
+
+pub(super) fn write(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_write(t, int(a[0]), a[1], a[2], None)
+}
+
+fn offset(v: u64) -> Result<Option<i64>, Errno> {
+    let o = v as i64;
+    if o < 0 { Err(Errno::EINVAL) } else { Ok(Some(o)) }
+}
+
+pub(super) fn pread64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_read(t, int(a[0]), a[1], a[2], offset(a[3])?)
+}
+
+pub(super) fn pwrite64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_write(t, int(a[0]), a[1], a[2], offset(a[3])?)
+}
+
+/// The (base, len) pairs of an iovec array.
+fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
+    if count > IOV_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let raw = t.mm.copy_in(addr, count as usize * 16)?;
+    let mut out = Vec::with_capacity(count as usize);
+    let mut total: u64 = 0;
+    for c in raw.chunks_exact(16) {
+        let base = u64::from_le_bytes(c[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let len = u64::from_le_bytes(c[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        total = total.checked_add(len).filter(|&t| t <= isize::MAX as u64).ok_or(Errno::EINVAL)?;
+        out.push((base, len));
+    }
+    Ok(out)
+}
+
+pub(super) fn readv(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    readable(&f)?;
+    let iov = iovecs(t, a[1], a[2])?;
+    let want: usize = iov.iter().map(|&(_, l)| l as usize).sum::<usize>().min(MAX_RW);
+    let mut data = vec![0u8; want];
+    let n = read_host(&f, &mut data, None)?;
+    let mut done = 0;
+    for (base, len) in iov {
+        if done >= n {
+            break;
+        }
+        let take = (len as usize).min(n - done);
+        t.mm.copy_out(base, &data[done..done + take])?;
+        done += take;
+    }
+    Ok(n as i64)
+}
+
+pub(super) fn writev(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    writable(&f)?;
+    let mut data = Vec::new();
+    for (base, len) in iovecs(t, a[1], a[2])? {
+        let take = (len as usize).min(MAX_RW - data.len());
+        data.extend(t.mm.copy_in(base, take)?);
+        if data.len() >= MAX_RW {
+            break;
+        }
+    }
+    Ok(write_host(t, &f, &data, None)? as i64)
+}
+
+fn do_open(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
+    let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    let base = base_dir(t, dirfd, &p)?;
+    let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
+    let (fd, canonical) = k.vfs.open(&base, &p, flags, mode & !t.umask, owner)?;
+    let keep =
+        flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
+    let file = OpenFile::new(fd, canonical, keep);
+    Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64)
+}
+
+pub(super) fn open(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_open(k, t, libc::AT_FDCWD, a[0], int(a[1]), a[2] as u32)
+}
+
+pub(super) fn openat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32)
+}
+
+pub(super) fn close(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.fds.remove(int(a[0]))?;
+    Ok(0)
+}
+
+pub(super) fn lseek(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    let whence = match int(a[2]) {
+        libc::SEEK_SET => nix::unistd::Whence::SeekSet,
+        libc::SEEK_CUR => nix::unistd::Whence::SeekCur,
+        libc::SEEK_END => nix::unistd::Whence::SeekEnd,
+        libc::SEEK_DATA => nix::unistd::Whence::SeekData,
+        libc::SEEK_HOLE => nix::unistd::Whence::SeekHole,
+        _ => return Err(Errno::EINVAL.into()),
+    };
+    Ok(nix::unistd::lseek(&f.fd, a[1] as i64, whence)?)
+}
+
+fn dup_to(t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
+    let f = t.fds.get(old)?;
+    t.fds.set(new, f, cloexec)?;
+    Ok(new as i64)
+}
+
+pub(super) fn dup(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    Ok(t.fds.insert(f, false, 0)? as i64)
+}
+
+pub(super) fn dup2(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (old, new) = (int(a[0]), int(a[1]));
+    if old == new {
+        t.fds.get(old)?;
+        return Ok(new as i64);
+    }
+    dup_to(t, old, new, false)
+}
+
+pub(super) fn dup3(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (old, new, flags) = (int(a[0]), int(a[1]), int(a[2]));
+    if flags & !libc::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL.into());
+    }
+    dup_to(t, old, new, flags & libc::O_CLOEXEC != 0)
+}
+
+pub(super) fn fcntl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let fd = int(a[0]);
+    match int(a[1]) {
+        libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(int(a[2])).map_err(|_| Errno::EINVAL)?;
+            let f = t.fds.get(fd)?;
+            Ok(t.fds.insert(f, int(a[1]) == libc::F_DUPFD_CLOEXEC, min)? as i64)
+        }
+        libc::F_GETFD => Ok(t.fds.cloexec(fd)? as i64),
+        libc::F_SETFD => {
+            t.fds.set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)?;
+            Ok(0)
+        }
+        libc::F_GETFL => Ok(t.fds.get(fd)?.flags() as i64),
+        libc::F_SETFL => {
+            let f = t.fds.get(fd)?;
+            let settable = libc::O_APPEND | libc::O_NONBLOCK;
+            let new = (f.flags() & !settable) | (int(a[2]) & settable);
+            let host_flags = nix::fcntl::OFlag::from_bits_truncate(new & settable);
+            nix::fcntl::fcntl(&f.fd, nix::fcntl::FcntlArg::F_SETFL(host_flags))?;
+            f.flags.store(new, std::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL.into()),
+    }
+}
+
+pub(super) fn ioctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (fd, req) = (int(a[0]), a[1] as u32 as u64);
+    let f = t.fds.get(fd)?;
+    match req {
+        libc::FIOCLEX | libc::FIONCLEX => {
+            t.fds.set_cloexec(fd, req == libc::FIOCLEX)?;
+            Ok(0)
+        }
+        // Terminal queries go to the caller's terminal when the file is one;
+        // they only read its settings.
+        libc::TCGETS | libc::TIOCGWINSZ => {
+            let is_tty = nix::unistd::isatty(&f.fd).unwrap_or(false);
+            if !is_tty {
+                return Err(Errno::ENOTTY.into());
+            }
+            let mut buf = [0u8; 64];
+            // SAFETY: both requests write at most sizeof(struct termios) (60)
+            // bytes into `buf`, which has 64.
+            let r = unsafe { libc::ioctl(f.fd.as_raw_fd(), req, buf.as_mut_ptr()) };
+            Errno::result(r)?;
+            let n = if req == libc::TCGETS { 36 } else { 8 };
+            t.mm.copy_out(a[2], &buf[..n])?;
+            Ok(0)
+        }
+        _ => Err(Errno::ENOTTY.into()),
+    }
+}
+
+pub(super) fn getcwd(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let mut cwd = t.cwd.clone();
+    cwd.push(0);
+    if (a[1] as usize) < cwd.len() {
+        return Err(Errno::ERANGE.into());
+    }
+    t.mm.copy_out(a[0], &cwd)?;
+    Ok(cwd.len() as i64)
+}
+
+pub(super) fn chdir(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let p = t.mm.copy_in_cstr(a[0], PATH_MAX - 1)?;
+    let found = k.vfs.lookup(&t.cwd, &p, true)?;
+    k.vfs.release(found.handle);
+    if !found.stat.is_dir() {
+        return Err(Errno::ENOTDIR.into());
+    }
+    t.cwd = found.path;
+    Ok(0)
+}
+
+fn do_readlink(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
+    if size as i64 <= 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    let target = if p == b"/proc/self/exe" {
+        t.exe.clone()
+    } else {
+        let base = base_dir(t, dirfd, &p)?;
+        let found = k.vfs.lookup(&base, &p, false)?;
+        let r = if found.stat.is_symlink() {
+            k.vfs.gofer().readlink(found.handle).map_err(|e| e.errno())
+        } else {
+            Err(Errno::EINVAL)
+        };
+        k.vfs.release(found.handle);
+        r?
+    };
+    let n = target.len().min(size as usize);
+    t.mm.copy_out(buf, &target[..n])?;
+    Ok(n as i64)
+}
+
+pub(super) fn readlink(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_readlink(k, t, libc::AT_FDCWD, a[0], a[1], a[2])
+}
+
+pub(super) fn readlinkat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_readlink(k, t, int(a[0]), a[1], a[2], a[3])
+}
+
+fn do_access(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> SysResult {
+    if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0
+        || flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0
+    {
+        return Err(Errno::EINVAL.into());
+    }
+    let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    let base = base_dir(t, dirfd, &p)?;
+    let found = k.vfs.lookup(&base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    k.vfs.release(found.handle);
+    // The sandbox runs as root: only execute needs a bit set (on anything
+    // but a directory). Checks for other users come with credentials.
+    if mode & libc::X_OK != 0 && !found.stat.is_dir() && found.stat.mode & 0o111 == 0 {
+        return Err(Errno::EACCES.into());
+    }
+    if mode & libc::W_OK != 0 && k.vfs.root_readonly() && !found.stat.is_symlink() {
+        return Err(Errno::EROFS.into());
+    }
+    Ok(0)
+}
+
+pub(super) fn access(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_access(k, t, libc::AT_FDCWD, a[0], int(a[1]), 0)
+}
+
+pub(super) fn faccessat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_access(k, t, int(a[0]), a[1], int(a[2]), int(a[3]))
+}
+
+pub(super) fn getdents64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f: Arc<OpenFile> = t.fds.get(int(a[0]))?;
+    let count = (a[2] as usize).min(MAX_RW);
+    let mut buf = vec![0u8; count];
+    // SAFETY: `buf` is writable for `count` bytes; nix has no getdents.
+    let r = unsafe { libc::syscall(libc::SYS_getdents64, f.fd.as_raw_fd(), buf.as_mut_ptr(), count) };
+    let n = Errno::result(r)? as usize;
+    t.mm.copy_out(a[1], &buf[..n])?;
+    Ok(n as i64)
+}

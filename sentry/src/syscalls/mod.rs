@@ -1,0 +1,199 @@
+//! The system call table: number to handler. Each handler decodes its
+//! arguments and calls into the layers below; the semantics live there.
+//! Anything not in the table gets ENOSYS and one debug-log line.
+
+mod attr;
+pub mod compat;
+mod fs;
+mod mem;
+mod poll;
+mod proc;
+mod signal;
+mod time;
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use nix::errno::Errno;
+
+use crate::arch::SyscallArgs;
+use crate::kernel::{Kernel, KernelError, Task};
+use crate::mm::MmError;
+
+/// A handler's failure: an errno for the application, or the end of the
+/// sandbox.
+#[derive(Debug)]
+pub enum SysError {
+    /// Returned to the application.
+    Errno(Errno),
+    /// Ends the sandbox.
+    Fatal(KernelError),
+}
+
+impl From<Errno> for SysError {
+    fn from(e: Errno) -> Self {
+        SysError::Errno(e)
+    }
+}
+
+impl From<MmError> for SysError {
+    fn from(e: MmError) -> Self {
+        match e {
+            MmError::Errno(e) => SysError::Errno(e),
+            MmError::Platform(p) => SysError::Fatal(p.into()),
+        }
+    }
+}
+
+impl From<moat_gofer::ClientError> for SysError {
+    fn from(e: moat_gofer::ClientError) -> Self {
+        SysError::Errno(e.errno())
+    }
+}
+
+impl From<crate::kernel::exec::ExecError> for SysError {
+    fn from(e: crate::kernel::exec::ExecError) -> Self {
+        match e {
+            crate::kernel::exec::ExecError::Errno(e) => SysError::Errno(e),
+            crate::kernel::exec::ExecError::Fatal(k) => SysError::Fatal(k),
+        }
+    }
+}
+
+/// What a handler returns.
+pub type SysResult = Result<i64, SysError>;
+
+/// Handler arguments: the kernel, the calling task, the six raw arguments.
+type Handler = fn(&Kernel, &mut Task, &[u64; 6]) -> SysResult;
+
+/// The handler of system call `nr`, if moat implements it.
+#[allow(non_upper_case_globals)] // libc's SYS_* names
+fn handler(nr: u64) -> Option<Handler> {
+    use libc::*;
+    let nr = i64::try_from(nr).ok()?;
+    Some(match nr {
+        SYS_read => fs::read,
+        SYS_write => fs::write,
+        SYS_readv => fs::readv,
+        SYS_writev => fs::writev,
+        SYS_pread64 => fs::pread64,
+        SYS_pwrite64 => fs::pwrite64,
+        SYS_open => fs::open,
+        SYS_openat => fs::openat,
+        SYS_close => fs::close,
+        SYS_lseek => fs::lseek,
+        SYS_dup => fs::dup,
+        SYS_dup2 => fs::dup2,
+        SYS_dup3 => fs::dup3,
+        SYS_fcntl => fs::fcntl,
+        SYS_ioctl => fs::ioctl,
+        SYS_getcwd => fs::getcwd,
+        SYS_chdir => fs::chdir,
+        SYS_readlink => fs::readlink,
+        SYS_readlinkat => fs::readlinkat,
+        SYS_access => fs::access,
+        SYS_faccessat => fs::faccessat,
+        SYS_faccessat2 => fs::faccessat,
+        SYS_getdents64 => fs::getdents64,
+        SYS_fstat => attr::fstat,
+        SYS_stat => attr::stat,
+        SYS_lstat => attr::lstat,
+        SYS_newfstatat => attr::newfstatat,
+        SYS_brk => mem::brk,
+        SYS_mmap => mem::mmap,
+        SYS_munmap => mem::munmap,
+        SYS_mprotect => mem::mprotect,
+        SYS_exit => proc::exit,
+        SYS_exit_group => proc::exit_group,
+        SYS_execve => proc::execve,
+        SYS_getpid => proc::getpid,
+        SYS_gettid => proc::getpid,
+        SYS_getppid => proc::getppid,
+        SYS_getuid | SYS_geteuid => proc::getuid,
+        SYS_getgid | SYS_getegid => proc::getgid,
+        SYS_set_tid_address => proc::set_tid_address,
+        SYS_arch_prctl => proc::arch_prctl,
+        SYS_prctl => proc::prctl,
+        SYS_uname => proc::uname,
+        SYS_getrandom => proc::getrandom,
+        SYS_umask => proc::umask,
+        SYS_sched_yield => proc::sched_yield,
+        SYS_prlimit64 => proc::prlimit64,
+        SYS_getrlimit => proc::getrlimit,
+        SYS_setrlimit => proc::setrlimit,
+        SYS_rt_sigaction => signal::rt_sigaction,
+        SYS_rt_sigprocmask => signal::rt_sigprocmask,
+        SYS_poll => poll::poll,
+        SYS_ppoll => poll::ppoll,
+        SYS_clock_gettime => time::clock_gettime,
+        SYS_clock_getres => time::clock_getres,
+        SYS_gettimeofday => time::gettimeofday,
+        SYS_time => time::time,
+        SYS_nanosleep => time::nanosleep,
+        SYS_clock_nanosleep => time::clock_nanosleep,
+        _ => return None,
+    })
+}
+
+/// Whether moat implements system call `nr` (for the compatibility table).
+pub fn implemented(nr: u64) -> bool {
+    handler(nr).is_some()
+}
+
+/// The name of system call `nr`, as strace prints it.
+pub fn name(nr: u64) -> String {
+    static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (0..512)
+            .map(|n| libseccomp::ScmpSyscall::from_raw_syscall(n).get_name().unwrap_or_else(|_| format!("syscall_{n}")))
+            .collect()
+    });
+    usize::try_from(nr).ok().and_then(|i| names.get(i).cloned()).unwrap_or_else(|| format!("syscall_{nr}"))
+}
+
+/// x32 system calls have this bit set; they are never read as 64-bit ones.
+const X32_SYSCALL_BIT: u64 = 0x4000_0000;
+
+/// Runs the system call `call` of `task` and returns the raw value for rax.
+pub fn dispatch(kernel: &Kernel, task: &mut Task, call: &SyscallArgs) -> Result<i64, KernelError> {
+    let started = kernel.strace.then(Instant::now);
+    let found = if call.nr & X32_SYSCALL_BIT != 0 { None } else { handler(call.nr) };
+    let result = match found {
+        Some(h) => h(kernel, task, &call.args),
+        None => {
+            kernel.log_line(&format!("unimplemented system call {} ({})", name(call.nr), call.nr));
+            Err(SysError::Errno(Errno::ENOSYS))
+        }
+    };
+    let value = match result {
+        Ok(v) => v,
+        Err(SysError::Errno(e)) => -(e as i64),
+        Err(SysError::Fatal(k)) => return Err(k),
+    };
+    if let Some(t) = started {
+        let shown = if (-4095..0).contains(&value) {
+            format!("-1 {}", Errno::from_raw(-value as i32))
+        } else {
+            format!("{value:#x}")
+        };
+        let a = call.args;
+        kernel.log_line(&format!(
+            "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {shown} <{:.1}us>",
+            task.tid,
+            name(call.nr),
+            a[0],
+            a[1],
+            a[2],
+            a[3],
+            a[4],
+            a[5],
+            t.elapsed().as_secs_f64() * 1e6
+        ));
+    }
+    Ok(value)
+}
+
+/// An argument as a C `int` (the upper half ignored, as Linux does).
+pub(crate) fn int(v: u64) -> i32 {
+    v as u32 as i32
+}

@@ -1,0 +1,223 @@
+//! Process and identity calls.
+
+use nix::errno::Errno;
+
+use super::{SysResult, int};
+use crate::kernel::{ExitStatus, Kernel, Task, exec};
+use crate::loader::{MAX_ARG_STRLEN, MAX_ARGS_BYTES};
+use crate::vfs::PATH_MAX;
+
+/// The release `uname -r` reports inside a sandbox: moat's own, in the
+/// form programs parse (a Linux version they accept, then the name).
+pub const RELEASE: &str = "6.1.0-moat";
+
+pub(super) fn exit(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    // One thread per process so far: exit ends the process.
+    exit_group(k, t, a)
+}
+
+pub(super) fn exit_group(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.exit = Some(ExitStatus::Code(int(a[0]) & 0xff));
+    Ok(0)
+}
+
+/// Reads a NULL-terminated array of string pointers (argv, envp).
+fn string_array(t: &Task, mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
+    let mut out = Vec::new();
+    if addr == 0 {
+        return Ok(out);
+    }
+    let mut total = 0usize;
+    loop {
+        let raw = t.mm.copy_in(addr, 8)?;
+        let ptr = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?);
+        if ptr == 0 {
+            return Ok(out);
+        }
+        let s =
+            t.mm.copy_in_cstr(ptr, MAX_ARG_STRLEN - 1)
+                .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
+        total += s.len() + 1 + 8;
+        if total > MAX_ARGS_BYTES {
+            return Err(Errno::E2BIG);
+        }
+        out.push(s);
+        addr = addr.checked_add(8).ok_or(Errno::EFAULT)?;
+    }
+}
+
+pub(super) fn execve(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let path = t.mm.copy_in_cstr(a[0], PATH_MAX - 1)?;
+    let argv = string_array(t, a[1])?;
+    let envp = string_array(t, a[2])?;
+    if path.is_empty() {
+        return Err(Errno::ENOENT.into());
+    }
+    exec::execve(&k.vfs, t, &path, argv, envp)?;
+    Ok(0)
+}
+
+pub(super) fn getpid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(t.tid as i64)
+}
+
+pub(super) fn getppid(_k: &Kernel, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    // The sandbox's init has no parent inside the sandbox.
+    Ok(0)
+}
+
+pub(super) fn getuid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(t.creds.uid as i64)
+}
+
+pub(super) fn getgid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(t.creds.gid as i64)
+}
+
+pub(super) fn set_tid_address(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.clear_child_tid = a[0];
+    Ok(t.tid as i64)
+}
+
+pub(super) fn arch_prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    const ARCH_SET_GS: i32 = 0x1001;
+    const ARCH_SET_FS: i32 = 0x1002;
+    const ARCH_GET_FS: i32 = 0x1003;
+    const ARCH_GET_GS: i32 = 0x1004;
+    match int(a[0]) {
+        ARCH_SET_FS | ARCH_SET_GS => {
+            if a[1] >= crate::arch::TASK_SIZE {
+                return Err(Errno::EPERM.into());
+            }
+            if int(a[0]) == ARCH_SET_FS {
+                t.regs.fs_base = a[1];
+            } else {
+                t.regs.gs_base = a[1];
+            }
+            Ok(0)
+        }
+        ARCH_GET_FS | ARCH_GET_GS => {
+            let v = if int(a[0]) == ARCH_GET_FS { t.regs.fs_base } else { t.regs.gs_base };
+            t.mm.copy_out(a[1], &v.to_le_bytes())?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL.into()),
+    }
+}
+
+pub(super) fn prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    match int(a[0]) {
+        libc::PR_SET_NAME => {
+            // Linux copies at most 16 bytes and keeps 15.
+            let mut name = Vec::new();
+            for i in 0..16u64 {
+                let b = t.mm.copy_in(a[1].checked_add(i).ok_or(Errno::EFAULT)?, 1)?[0];
+                if b == 0 {
+                    break;
+                }
+                name.push(b);
+            }
+            name.truncate(15);
+            t.comm = name;
+            Ok(0)
+        }
+        libc::PR_GET_NAME => {
+            let mut buf = [0u8; 16];
+            let n = t.comm.len().min(15);
+            buf[..n].copy_from_slice(&t.comm[..n]);
+            t.mm.copy_out(a[1], &buf)?;
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL.into()),
+    }
+}
+
+pub(super) fn uname(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let fields: [&[u8]; 6] = [b"Linux", &k.hostname, RELEASE.as_bytes(), b"#1 SMP moat", b"x86_64", b"(none)"];
+    let mut buf = [0u8; 6 * 65];
+    for (i, f) in fields.iter().enumerate() {
+        let n = f.len().min(64);
+        buf[i * 65..i * 65 + n].copy_from_slice(&f[..n]);
+    }
+    t.mm.copy_out(a[0], &buf)?;
+    Ok(0)
+}
+
+pub(super) fn getrandom(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let flags = int(a[2]) as u32;
+    let known = libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE;
+    if flags & !known != 0
+        || flags & (libc::GRND_RANDOM | libc::GRND_INSECURE) == libc::GRND_RANDOM | libc::GRND_INSECURE
+    {
+        return Err(Errno::EINVAL.into());
+    }
+    let mut buf = vec![0u8; (a[1] as usize).min(1 << 20)];
+    // SAFETY: buf is writable for its length.
+    let n = unsafe { libc::getrandom(buf.as_mut_ptr().cast(), buf.len(), 0) };
+    let n = Errno::result(n)? as usize;
+    t.mm.copy_out(a[0], &buf[..n])?;
+    Ok(n as i64)
+}
+
+pub(super) fn umask(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let old = t.umask;
+    t.umask = a[0] as u32 & 0o777;
+    Ok(old as i64)
+}
+
+pub(super) fn sched_yield(_k: &Kernel, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    std::thread::yield_now();
+    Ok(0)
+}
+
+fn rlimit_bytes(l: crate::kernel::rlimits::Rlimit) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&l.cur.to_le_bytes());
+    b[8..].copy_from_slice(&l.max.to_le_bytes());
+    b
+}
+
+fn read_rlimit(t: &Task, addr: u64) -> Result<crate::kernel::rlimits::Rlimit, Errno> {
+    let b = t.mm.copy_in(addr, 16)?;
+    let cur = u64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let max = u64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    Ok(crate::kernel::rlimits::Rlimit { cur, max })
+}
+
+fn apply_rlimit(t: &mut Task, res: u32, new: crate::kernel::rlimits::Rlimit) -> Result<(), Errno> {
+    t.rlimits.set(res, new)?;
+    if res == libc::RLIMIT_NOFILE {
+        t.fds.set_limit(new.cur as usize);
+    }
+    Ok(())
+}
+
+pub(super) fn prlimit64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (pid, res, new, old) = (int(a[0]), a[1] as u32, a[2], a[3]);
+    if pid != 0 && pid != t.tid {
+        return Err(Errno::ESRCH.into());
+    }
+    let current = t.rlimits.get(res)?;
+    if new != 0 {
+        let n = read_rlimit(t, new)?;
+        apply_rlimit(t, res, n)?;
+    }
+    if old != 0 {
+        t.mm.copy_out(old, &rlimit_bytes(current))?;
+    }
+    Ok(0)
+}
+
+pub(super) fn getrlimit(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let l = t.rlimits.get(a[0] as u32)?;
+    t.mm.copy_out(a[1], &rlimit_bytes(l))?;
+    Ok(0)
+}
+
+pub(super) fn setrlimit(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let res = a[0] as u32;
+    t.rlimits.get(res)?;
+    let n = read_rlimit(t, a[1])?;
+    apply_rlimit(t, res, n)?;
+    Ok(0)
+}

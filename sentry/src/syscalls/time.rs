@@ -1,0 +1,111 @@
+//! Clocks and sleeps. The sandbox shares the host's clocks.
+
+use nix::errno::Errno;
+
+use super::{SysResult, int};
+use crate::kernel::{Kernel, Task};
+
+fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
+    match id {
+        libc::CLOCK_REALTIME
+        | libc::CLOCK_MONOTONIC
+        | libc::CLOCK_MONOTONIC_RAW
+        | libc::CLOCK_REALTIME_COARSE
+        | libc::CLOCK_MONOTONIC_COARSE
+        | libc::CLOCK_BOOTTIME => Ok(id),
+        // Per-process and per-thread CPU clocks need the Sentry's own
+        // accounting; they come with getrusage and times.
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn now(id: libc::clockid_t) -> Result<libc::timespec, Errno> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid timespec to fill.
+    Errno::result(unsafe { libc::clock_gettime(id, &mut ts) })?;
+    Ok(ts)
+}
+
+fn timespec_bytes(ts: &libc::timespec) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
+    b[8..].copy_from_slice(&ts.tv_nsec.to_le_bytes());
+    b
+}
+
+fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
+    let b = t.mm.copy_in(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
+}
+
+pub(super) fn clock_gettime(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let ts = now(clock_id(int(a[0]))?)?;
+    t.mm.copy_out(a[1], &timespec_bytes(&ts))?;
+    Ok(0)
+}
+
+pub(super) fn clock_getres(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let id = clock_id(int(a[0]))?;
+    if a[1] != 0 {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: ts is a valid timespec to fill.
+        Errno::result(unsafe { libc::clock_getres(id, &mut ts) })?;
+        t.mm.copy_out(a[1], &timespec_bytes(&ts))?;
+    }
+    Ok(0)
+}
+
+pub(super) fn gettimeofday(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if a[0] != 0 {
+        let ts = now(libc::CLOCK_REALTIME)?;
+        let usec = ts.tv_nsec / 1000;
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
+        b[8..].copy_from_slice(&usec.to_le_bytes());
+        t.mm.copy_out(a[0], &b)?;
+    }
+    if a[1] != 0 {
+        // struct timezone: always zero on Linux today.
+        t.mm.copy_out(a[1], &[0u8; 8])?;
+    }
+    Ok(0)
+}
+
+pub(super) fn time(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let secs = now(libc::CLOCK_REALTIME)?.tv_sec;
+    if a[0] != 0 {
+        t.mm.copy_out(a[0], &secs.to_le_bytes())?;
+    }
+    Ok(secs)
+}
+
+/// Sleeps on the host. With one task per sandbox so far nothing else needs
+/// the Sentry meanwhile; interruption by signals comes with delivery.
+fn sleep(id: libc::clockid_t, req: &libc::timespec, absolute: bool) -> Result<(), Errno> {
+    let flags = if absolute { libc::TIMER_ABSTIME } else { 0 };
+    // SAFETY: req is a valid timespec; no remainder is asked for.
+    let r = unsafe { libc::clock_nanosleep(id, flags, req, std::ptr::null_mut()) };
+    if r == 0 { Ok(()) } else { Err(Errno::from_raw(r)) }
+}
+
+pub(super) fn nanosleep(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let req = read_timespec(t, a[0])?;
+    sleep(libc::CLOCK_MONOTONIC, &req, false)?;
+    Ok(0)
+}
+
+pub(super) fn clock_nanosleep(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let id = clock_id(int(a[0]))?;
+    let flags = int(a[1]);
+    if flags & !libc::TIMER_ABSTIME != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let req = read_timespec(t, a[2])?;
+    sleep(id, &req, flags & libc::TIMER_ABSTIME != 0)?;
+    Ok(0)
+}

@@ -1,0 +1,296 @@
+//! Path resolution in the sandbox's own tree. Symlinks are resolved here,
+//! by the Sentry, never by the host: an absolute target restarts at the
+//! sandbox's root, whatever it says.
+//!
+//! This first version resolves every path through the Gofer of the root
+//! mount, one component per round trip. Mounts, a dentry cache and the
+//! Sentry's own file systems (tmpfs, devfs, procfs) are the next layers.
+
+use std::sync::Arc;
+
+use std::os::fd::OwnedFd;
+
+use moat_gofer::{GoferClient, HandleId, Owner, Stat};
+use nix::errno::Errno;
+
+/// Most symlinks followed in one resolution (Linux's `MAXSYMLINKS`).
+pub const MAX_SYMLINKS: u32 = 40;
+/// Longest path accepted (`PATH_MAX`, with its NUL).
+pub const PATH_MAX: usize = 4096;
+
+/// A file found by a path: a Gofer handle, its attributes, and the
+/// canonical path it was reached by.
+#[derive(Debug)]
+pub struct Found {
+    /// The Gofer handle; the caller releases it with [`Vfs::release`].
+    pub handle: HandleId,
+    /// Attributes at lookup.
+    pub stat: Stat,
+    /// Canonical absolute path.
+    pub path: Vec<u8>,
+}
+
+/// The sandbox's file tree.
+#[derive(Debug)]
+pub struct Vfs {
+    gofer: Arc<GoferClient>,
+    root: HandleId,
+    root_readonly: bool,
+}
+
+/// Devices the Sentry opens for the application until it has its own
+/// devfs: harmless host devices, opened by the Sentry, never by path from
+/// the image.
+const HOST_DEVICES: &[&[u8]] = &[b"/dev/null", b"/dev/zero", b"/dev/full", b"/dev/random", b"/dev/urandom"];
+
+/// Splits a path into its non-empty components.
+fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    path.split(|&b| b == b'/').filter(|c| !c.is_empty())
+}
+
+impl Vfs {
+    /// The tree of the Gofer's mount 0, which the Gofer serves read-only
+    /// when `root_readonly`.
+    pub fn new(gofer: Arc<GoferClient>, root_readonly: bool) -> Result<Self, Errno> {
+        let root = gofer.attach(0).map_err(|e| e.errno())?.handle;
+        Ok(Vfs { gofer, root, root_readonly })
+    }
+
+    /// Whether the root file system is read-only.
+    pub fn root_readonly(&self) -> bool {
+        self.root_readonly
+    }
+
+    /// The Gofer client.
+    pub fn gofer(&self) -> &GoferClient {
+        &self.gofer
+    }
+
+    /// Drops a handle [`Vfs::lookup`] returned.
+    pub fn release(&self, h: HandleId) {
+        if h != self.root {
+            let _ = self.gofer.release(&[h]);
+        }
+    }
+
+    /// Resolves `path` relative to the directory `cwd` (an absolute
+    /// canonical path). `follow` says whether a symlink as the last
+    /// component is followed. A trailing `/` requires a directory.
+    pub fn lookup(&self, cwd: &[u8], path: &[u8], follow: bool) -> Result<Found, Errno> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let must_be_dir = path.ends_with(b"/");
+        let mut todo: Vec<Vec<u8>> = Vec::new();
+        if !path.starts_with(b"/") {
+            todo.extend(components(path).rev().map(<[u8]>::to_vec));
+            todo.extend(components(cwd).rev().map(<[u8]>::to_vec));
+        } else {
+            todo.extend(components(path).rev().map(<[u8]>::to_vec));
+        }
+        let mut walker = Walker { vfs: self, held: Vec::new() };
+        let r = walker.run(todo, follow || must_be_dir);
+        let found = match r {
+            Ok(f) => f,
+            Err(e) => {
+                walker.release_all(None);
+                return Err(e);
+            }
+        };
+        walker.release_all(Some(found.handle));
+        if must_be_dir && !found.stat.is_dir() {
+            self.release(found.handle);
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(found)
+    }
+}
+
+impl Vfs {
+    /// Opens (and with `O_CREAT`, creates) `path` as open(2) does, and
+    /// returns the host descriptor the Gofer donated and the canonical path.
+    pub fn open(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        flags: i32,
+        mode: u32,
+        owner: Owner,
+    ) -> Result<(OwnedFd, Vec<u8>), Errno> {
+        if let Some(dev) = HOST_DEVICES.iter().find(|d| **d == path) {
+            let f = flags & (libc::O_ACCMODE | libc::O_NONBLOCK | libc::O_APPEND);
+            let p = std::str::from_utf8(dev).map_err(|_| Errno::EINVAL)?;
+            let fd = nix::fcntl::open(
+                p,
+                nix::fcntl::OFlag::from_bits_truncate(f | libc::O_CLOEXEC),
+                nix::sys::stat::Mode::empty(),
+            )?;
+            return Ok((fd, dev.to_vec()));
+        }
+        let follow = flags & libc::O_NOFOLLOW == 0;
+        if flags & libc::O_CREAT != 0 {
+            return self.open_create(cwd, path, flags, mode, owner, follow);
+        }
+        let found = self.lookup(cwd, path, follow)?;
+        let r = self.open_found(&found, flags);
+        self.release(found.handle);
+        r.map(|fd| (fd, found.path))
+    }
+
+    fn open_found(&self, found: &Found, flags: i32) -> Result<OwnedFd, Errno> {
+        if found.stat.is_symlink() {
+            return Err(Errno::ELOOP);
+        }
+        if flags & libc::O_DIRECTORY != 0 && !found.stat.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let pass =
+            libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_NOATIME;
+        self.gofer.open(found.handle, flags & pass).map_err(|e| e.errno())
+    }
+
+    fn open_create(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        flags: i32,
+        mode: u32,
+        owner: Owner,
+        follow: bool,
+    ) -> Result<(OwnedFd, Vec<u8>), Errno> {
+        if path.ends_with(b"/") {
+            return Err(Errno::EISDIR);
+        }
+        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
+            Some(0) => (&b"/"[..], &path[1..]),
+            Some(i) => (&path[..i], &path[i + 1..]),
+            None => (&b"."[..], path),
+        };
+        if name.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let parent = self.lookup(cwd, dir, true)?;
+        let result = (|| {
+            if !parent.stat.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            let mut full = parent.path.clone();
+            if full != b"/" {
+                full.push(b'/');
+            }
+            full.extend_from_slice(name);
+            let w = self.gofer.walk(parent.handle, &[name]).map_err(|e| e.errno())?;
+            let existing = w.nodes.first().copied();
+            let r = match existing {
+                Some(_) if flags & libc::O_EXCL != 0 => Err(Errno::EEXIST),
+                Some(n) if n.stat.is_symlink() && follow => {
+                    let found = self.lookup(cwd, path, true)?;
+                    let r = self.open_found(&found, flags);
+                    self.release(found.handle);
+                    r.map(|fd| (fd, found.path))
+                }
+                Some(n) if n.stat.is_dir() => Err(Errno::EISDIR),
+                Some(n) => {
+                    let found = Found { handle: n.handle, stat: n.stat, path: full.clone() };
+                    self.open_found(&found, flags).map(|fd| (fd, full))
+                }
+                None if w.errno == libc::ENOENT => {
+                    let pass = libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_NONBLOCK;
+                    let (node, fd) = self
+                        .gofer
+                        .create(parent.handle, name, flags & pass, mode & 0o7777, owner)
+                        .map_err(|e| e.errno())?;
+                    self.release(node.handle);
+                    Ok((fd, full))
+                }
+                None => Err(Errno::from_raw(w.errno)),
+            };
+            if let Some(n) = existing {
+                self.release(n.handle);
+            }
+            r
+        })();
+        self.release(parent.handle);
+        result
+    }
+}
+
+/// One resolution in progress; remembers the handles it made so that all
+/// but the result are released.
+struct Walker<'a> {
+    vfs: &'a Vfs,
+    held: Vec<HandleId>,
+}
+
+impl Walker<'_> {
+    fn release_all(&mut self, keep: Option<HandleId>) {
+        let drop: Vec<HandleId> = self.held.drain(..).filter(|h| Some(*h) != keep).collect();
+        if !drop.is_empty() {
+            let _ = self.vfs.gofer.release(&drop);
+        }
+    }
+
+    /// `todo` holds the components still to walk, last first.
+    fn run(&mut self, mut todo: Vec<Vec<u8>>, follow_last: bool) -> Result<Found, Errno> {
+        let g = &self.vfs.gofer;
+        let root_stat = g.stat(self.vfs.root).map_err(|e| e.errno())?;
+        let (mut cur, mut cur_stat) = (self.vfs.root, root_stat);
+        // Canonical path of `cur`, as a stack of names, and the handles of
+        // its ancestors, so `..` goes back the way it came (as Linux does
+        // through the dentry's parent, not through a symlink's directory).
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut parents: Vec<(HandleId, Stat)> = Vec::new();
+        let mut links = 0;
+        while let Some(c) = todo.pop() {
+            if !cur_stat.is_dir() {
+                return Err(Errno::ENOTDIR);
+            }
+            match c.as_slice() {
+                b"." => continue,
+                b".." => {
+                    if let Some((h, s)) = parents.pop() {
+                        names.pop();
+                        (cur, cur_stat) = (h, s);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let w = g.walk(cur, &[c.as_slice()]).map_err(|e| e.errno())?;
+            self.held.extend(w.nodes.iter().map(|n| n.handle));
+            if w.errno != 0 {
+                return Err(Errno::from_raw(w.errno));
+            }
+            let node = w.nodes.first().ok_or(Errno::EIO)?;
+            if node.stat.is_symlink() && (!todo.is_empty() || follow_last) {
+                links += 1;
+                if links > MAX_SYMLINKS {
+                    return Err(Errno::ELOOP);
+                }
+                let target = g.readlink(node.handle).map_err(|e| e.errno())?;
+                if target.starts_with(b"/") {
+                    (cur, cur_stat) = (self.vfs.root, root_stat);
+                    names.clear();
+                    parents.clear();
+                }
+                todo.extend(components(&target).rev().map(<[u8]>::to_vec));
+                continue;
+            }
+            parents.push((cur, cur_stat));
+            names.push(c);
+            (cur, cur_stat) = (node.handle, node.stat);
+        }
+        let mut path = Vec::new();
+        for n in &names {
+            path.push(b'/');
+            path.extend_from_slice(n);
+        }
+        if path.is_empty() {
+            path.push(b'/');
+        }
+        Ok(Found { handle: cur, stat: cur_stat, path })
+    }
+}

@@ -1,0 +1,117 @@
+//! Differential tests: the same busybox command natively and under
+//! `moat do` (host root, read-only), same stdout and exit status.
+//!
+//! Only commands that run in one process are here so far: fork, pipes and
+//! signal delivery come next in the Sentry core, and with them the shell
+//! scripting cases.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use moat_tests::*;
+
+const BUSYBOX: &str = "/bin/busybox";
+
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.current_dir("/").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+/// Runs `args` natively and in moat; returns a description of any
+/// difference.
+fn compare(args: &[&str], stdin: &[u8]) -> Option<String> {
+    let mut native = Command::new(BUSYBOX);
+    native.args(args);
+    let mut moat = Command::new(moat_bin());
+    moat.args(["do", "--", BUSYBOX]).args(args);
+    let (n, m) = (run(native, stdin), run(moat, stdin));
+    if n.stdout == m.stdout && n.status.code() == m.status.code() {
+        return None;
+    }
+    Some(format!(
+        "{args:?}: native {:?} {:?}, moat {:?} {:?} (moat stderr {:?})",
+        n.status.code(),
+        String::from_utf8_lossy(&n.stdout),
+        m.status.code(),
+        String::from_utf8_lossy(&m.stdout),
+        String::from_utf8_lossy(&m.stderr)
+    ))
+}
+
+fn check_all(cases: &[(&[&str], &[u8])]) {
+    if !std::path::Path::new(BUSYBOX).exists() {
+        panic!("{BUSYBOX} is missing: tests/run.sh installs busybox-static");
+    }
+    let diffs: Vec<String> = cases.iter().filter_map(|(a, i)| compare(a, i)).collect();
+    assert!(diffs.is_empty(), "{} of {} cases differ:\n{}", diffs.len(), cases.len(), diffs.join("\n"));
+}
+
+#[test]
+fn applets_match_native() {
+    let text: &[u8] = b"banana\napple\ncherry\napple\n";
+    check_all(&[
+        (&["echo", "hello", "world"], b""),
+        (&["echo", "-n", "no newline"], b""),
+        (&["printf", "%s-%d-%x\\n", "a", "42", "255"], b""),
+        (&["true"], b""),
+        (&["false"], b""),
+        (&["cat", "/etc/passwd"], b""),
+        (&["cat"], text),
+        (&["cat", "/nonexistent"], b""),
+        (&["head", "-n", "2", "/etc/passwd"], b""),
+        (&["tail", "-n", "2", "/etc/passwd"], b""),
+        (&["wc", "-l", "/etc/passwd"], b""),
+        (&["wc"], text),
+        (&["sort"], text),
+        (&["sort", "-r", "-u"], text),
+        (&["uniq", "-c"], b"a\na\nb\n"),
+        (&["tr", "a-z", "A-Z"], text),
+        (&["cut", "-d:", "-f1,3", "/etc/passwd"], b""),
+        (&["grep", "-n", "root", "/etc/passwd"], b""),
+        (&["grep", "-c", "nomatch-xyz", "/etc/passwd"], b""),
+        (&["sed", "s/a/A/g"], text),
+        (&["awk", "-F:", "{ n++ } END { print n, $1 }", "/etc/passwd"], b""),
+        (&["seq", "1", "3", "20"], b""),
+        (&["expr", "6", "*", "7"], b""),
+        (&["expr", "1", "=", "2"], b""),
+        (&["basename", "/a/b/c.txt", ".txt"], b""),
+        (&["dirname", "/a/b/c.txt"], b""),
+        (&["md5sum", "/etc/passwd"], b""),
+        (&["sha256sum", "/etc/hostname"], b""),
+        (&["od", "-c"], b"od\x01\x7f"),
+        (&["base64"], text),
+        (&["ls", "/"], b""),
+        (&["ls", "-la", "/etc/hostname", "/etc/passwd"], b""),
+        (&["ls", "/nonexistent"], b""),
+        (&["readlink", "-f", "/bin/sh"], b""),
+        (&["realpath", "/usr/../etc/./passwd"], b""),
+        (&["stat", "-c", "%n %s %a %u %g %F", "/etc/passwd", "/usr/bin"], b""),
+        (&["test", "-d", "/usr"], b""),
+        (&["test", "-f", "/usr"], b""),
+        (&["sh", "-c", "echo $((6 * 7)); x=abc; echo ${#x} ${x%c}"], b""),
+        (&["sh", "-c", "for i in 1 2 3; do echo i=$i; done; f() { return 3; }; f; echo $?"], b""),
+        (&["sh", "-c", "case foo in f*) echo matched;; esac; exit 7"], b""),
+        (&["sh", "-c", "read a b; echo \"$b $a\""], b"one two\n"),
+        (&["sh", "-c", "cd /usr/bin && pwd && cd .. && pwd"], b""),
+        (&["sh", "-c", "[ -x /bin/busybox ] && echo yes"], b""),
+    ]);
+}
+
+#[test]
+fn identity_inside_the_sandbox() {
+    let inside = |args: &[&str]| {
+        let mut c = Command::new(moat_bin());
+        c.args(["do", "--", BUSYBOX]).args(args);
+        let out = run(c, b"");
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The sandbox's init is pid 1 with no parent, and the kernel is moat's.
+    assert_eq!(inside(&["sh", "-c", "echo $$ $PPID"]), "1 0\n");
+    assert_eq!(inside(&["uname", "-r"]), "6.1.0-moat\n");
+    assert_eq!(inside(&["uname", "-s"]), "Linux\n");
+}
