@@ -106,6 +106,9 @@ impl Server {
 
     pub(crate) fn walk(&mut self, dir: HandleId, names: &[Vec<u8>]) -> Result<Reply, Errno> {
         self.entry(dir)?;
+        if names.len() > crate::protocol::MAX_WALK_NAMES {
+            return Err(Errno::E2BIG);
+        }
         let mut cur = dir;
         let mut nodes = Vec::with_capacity(names.len());
         let mut errno = 0;
@@ -141,7 +144,13 @@ impl Server {
                 if (here.dev, here.ino) == (root.dev, root.ino) {
                     e.fd.try_clone().map_err(|_| Errno::EMFILE)?
                 } else {
-                    hostfs::open_path(e.fd.as_fd(), b"..")?
+                    let parent = hostfs::open_path(e.fd.as_fd(), b"..")?;
+                    // A directory moved out of the mount (by the host, or
+                    // through an enclosing mount) must not lead above it.
+                    if !hostfs::is_under(parent.as_fd(), (root.dev, root.ino))? {
+                        return Err(Errno::ENOENT);
+                    }
+                    parent
                 }
             }
         };

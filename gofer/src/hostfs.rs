@@ -2,7 +2,7 @@
 //! never following a symlink, plus the few calls `nix` does not offer.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
@@ -26,6 +26,26 @@ pub fn stat_at(dir: BorrowedFd<'_>, name: &[u8]) -> Result<Stat, Errno> {
 /// An `O_PATH` descriptor of `name` in `dir`; a symlink is opened itself.
 pub fn open_path(dir: BorrowedFd<'_>, name: &[u8]) -> Result<OwnedFd, Errno> {
     openat(dir, name, OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// Whether directory `dir` is `root` or below it: climbs with `..` until
+/// it meets `root` (true) or the top of its file system (false), as the
+/// kernel's own check for bind mounts does.
+pub fn is_under(dir: BorrowedFd<'_>, root: (u64, u64)) -> Result<bool, Errno> {
+    let mut cur = stat(dir)?;
+    let mut fd: Option<OwnedFd> = None;
+    loop {
+        if (cur.dev, cur.ino) == root {
+            return Ok(true);
+        }
+        let up = open_path(fd.as_ref().map_or(dir, |f| f.as_fd()), b"..")?;
+        let st = stat(up.as_fd())?;
+        if (st.dev, st.ino) == (cur.dev, cur.ino) {
+            return Ok(false);
+        }
+        cur = st;
+        fd = Some(up);
+    }
 }
 
 /// The `/proc/self/fd/N` path of `fd`.

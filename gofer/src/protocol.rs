@@ -11,6 +11,10 @@ use crate::wire::{Decoder, Encoder, WireError};
 /// descriptor. Ids are never reused, so a stale id is always refused.
 pub type HandleId = u64;
 
+/// Most components one walk takes (more is `E2BIG`): the reply for this
+/// many always fits in a message. Longer paths take several walks.
+pub const MAX_WALK_NAMES: usize = 1000;
+
 /// Operation codes. The numbers are the wire format: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u16)]

@@ -133,6 +133,7 @@ impl Server {
                 return (error_reply(Errno::EBADMSG), None);
             }
         };
+        let first_new = self.next_handle;
         match self.dispatch(req) {
             Ok((reply, fd)) => {
                 let mut e = Encoder::new();
@@ -140,6 +141,9 @@ impl Server {
                 reply.encode(&mut e);
                 let bytes = e.finish();
                 if bytes.len() > crate::wire::MAX_MESSAGE {
+                    // The client will never learn the handles this request
+                    // made: drop them rather than leak their descriptors.
+                    self.handles.retain(|&id, _| id < first_new);
                     return (error_reply(Errno::E2BIG), None);
                 }
                 (bytes, fd)

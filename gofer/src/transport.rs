@@ -9,9 +9,13 @@ use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, s
 
 use crate::wire::MAX_MESSAGE;
 
-/// Most descriptors one message may carry. A peer that sends more has the
-/// extra ones closed by the kernel (MSG_CTRUNC) and the message refused.
+/// Most descriptors one message may carry. A message with more is refused
+/// (all its descriptors closed).
 pub const MAX_FDS: usize = 4;
+/// Most descriptors the kernel passes in one message (`SCM_MAX_FD`). The
+/// control buffer has room for all of them, so the kernel never truncates
+/// it and every descriptor it installs is owned, and closed, here.
+const SCM_MAX_FD: usize = 253;
 
 /// A received message.
 #[derive(Debug)]
@@ -86,7 +90,7 @@ impl Receiver {
     /// Receives one message. `Ok(None)` means the peer hung up; an empty
     /// message is returned with empty `data`.
     pub fn recv(&mut self, sock: BorrowedFd<'_>) -> Result<Option<Message<'_>>, Errno> {
-        let mut cmsg = nix::cmsg_space!([RawFd; MAX_FDS]);
+        let mut cmsg = nix::cmsg_space!([RawFd; SCM_MAX_FD]);
         let (len, flags, fds) = loop {
             let mut iov = [IoSliceMut::new(&mut self.buf)];
             match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
@@ -110,7 +114,8 @@ impl Receiver {
         if len == 0 && fds.is_empty() && peer_hung_up(sock)? {
             return Ok(None);
         }
-        let truncated = len > MAX_MESSAGE || flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
+        let truncated =
+            len > MAX_MESSAGE || fds.len() > MAX_FDS || flags.intersects(MsgFlags::MSG_TRUNC | MsgFlags::MSG_CTRUNC);
         Ok(Some(Message { data: &self.buf[..len.min(MAX_MESSAGE)], fds, truncated }))
     }
 }
