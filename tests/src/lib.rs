@@ -2,6 +2,8 @@
 //! `moat` binary, and Gofers to talk to, in this process or as the real
 //! confined `moat gofer` process.
 
+pub mod conformance;
+
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

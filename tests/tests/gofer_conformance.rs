@@ -7,448 +7,15 @@
 //! read-only bind mount, for EROFS). Paths in scenarios start with `@1/` or
 //! `@2/` for mounts 1 and 2.
 
-use std::ffi::CString;
-use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use moat_gofer::{GoferClient, HandleId, Owner, SetAttr, TimeSet};
+use moat_gofer::{GoferClient, Owner};
+use moat_tests::conformance::{Fs, Native, Op, ROOT, ViaGofer};
 use moat_tests::*;
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag, RenameFlags};
 use nix::mount::{MntFlags, MsFlags};
 use nix::sys::stat::{Mode, SFlag};
-
-#[derive(Debug, Clone)]
-enum Op {
-    Stat(&'static str),
-    Times(&'static str),
-    Readdir(&'static str),
-    Readlink(&'static str),
-    Open(&'static str, i32),
-    Read(&'static str),
-    Write(&'static str, &'static str),
-    Create(&'static str, u32),
-    Mkdir(&'static str, u32),
-    Mknod(&'static str, u32),
-    Symlink(&'static str, &'static str),
-    Link(&'static str, &'static str),
-    Unlink(&'static str),
-    Rmdir(&'static str),
-    Rename(&'static str, &'static str, u32),
-    Chmod(&'static str, u32),
-    Chown(&'static str, u32, u32),
-    Truncate(&'static str, u64),
-    Utimes(&'static str, (i64, i64), (i64, i64)),
-    SetXattr(&'static str, &'static str, &'static str, i32),
-    GetXattr(&'static str, &'static str, u32),
-    ListXattr(&'static str),
-    RemoveXattr(&'static str, &'static str),
-    StatFs(&'static str),
-}
-
-/// What an operation gave, reduced to what must match between twins.
-#[derive(Debug, PartialEq, Eq)]
-enum Value {
-    Unit,
-    Bytes(Vec<u8>),
-    /// mode, nlink, uid, gid, size, rdev
-    Stat(u32, u64, u32, u32, i64, u64),
-    Times((i64, i64), (i64, i64)),
-    Names(Vec<(Vec<u8>, u8)>),
-    Len(u32),
-    /// type, namelen, bsize
-    StatFs(u64, u64, u64),
-}
-
-type Outcome = Result<Value, Errno>;
-
-trait Fs {
-    fn run(&mut self, op: &Op) -> Outcome;
-}
-
-// ---------------------------------------------------------------- native
-
-struct Native {
-    mounts: Vec<PathBuf>,
-}
-
-impl Native {
-    fn path(&self, p: &str) -> PathBuf {
-        match p.strip_prefix('@') {
-            Some(rest) => {
-                let (n, tail) = rest.split_once('/').unwrap_or((rest, ""));
-                self.mounts[n.parse::<usize>().unwrap()].join(tail)
-            }
-            None => self.mounts[0].join(p),
-        }
-    }
-}
-
-fn cstr(p: &Path) -> CString {
-    CString::new(p.as_os_str().as_bytes()).unwrap()
-}
-
-fn errno_of(r: libc::c_long) -> Result<libc::c_long, Errno> {
-    if r < 0 { Err(Errno::last()) } else { Ok(r) }
-}
-
-fn read_all(fd: OwnedFd) -> Result<Vec<u8>, Errno> {
-    let mut v = Vec::new();
-    std::fs::File::from(fd).read_to_end(&mut v).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(5)))?;
-    Ok(v)
-}
-
-fn write_all(fd: OwnedFd, data: &str) -> Result<(), Errno> {
-    std::fs::File::from(fd).write_all(data.as_bytes()).map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(5)))
-}
-
-fn stat_value(st: &libc::stat) -> Value {
-    Value::Stat(st.st_mode, st.st_nlink, st.st_uid, st.st_gid, st.st_size, st.st_rdev)
-}
-
-fn names_sorted(mut v: Vec<(Vec<u8>, u8)>) -> Value {
-    v.retain(|(n, _)| n != b"." && n != b"..");
-    v.sort();
-    Value::Names(v)
-}
-
-fn xattr_names(buf: &[u8]) -> Value {
-    let mut v: Vec<(Vec<u8>, u8)> = buf.split(|&b| b == 0).filter(|s| !s.is_empty()).map(|s| (s.to_vec(), 0)).collect();
-    v.sort();
-    Value::Names(v)
-}
-
-impl Fs for Native {
-    fn run(&mut self, op: &Op) -> Outcome {
-        let nofollow = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        Ok(match *op {
-            Op::Stat(p) => stat_value(&nix::sys::stat::lstat(&self.path(p))?),
-            Op::Times(p) => {
-                let st = nix::sys::stat::lstat(&self.path(p))?;
-                Value::Times((st.st_atime, st.st_atime_nsec), (st.st_mtime, st.st_mtime_nsec))
-            }
-            Op::Readdir(p) => {
-                let fd =
-                    nix::fcntl::open(&self.path(p), OFlag::O_RDONLY | OFlag::O_DIRECTORY | nofollow, Mode::empty())?;
-                let mut dir = nix::dir::Dir::from_fd(fd)?;
-                let mut v = Vec::new();
-                for e in dir.iter() {
-                    let e = e?;
-                    let kind = match e.file_type() {
-                        Some(nix::dir::Type::Directory) => libc::DT_DIR,
-                        Some(nix::dir::Type::File) => libc::DT_REG,
-                        Some(nix::dir::Type::Symlink) => libc::DT_LNK,
-                        Some(nix::dir::Type::Fifo) => libc::DT_FIFO,
-                        Some(nix::dir::Type::Socket) => libc::DT_SOCK,
-                        Some(nix::dir::Type::CharacterDevice) => libc::DT_CHR,
-                        Some(nix::dir::Type::BlockDevice) => libc::DT_BLK,
-                        None => libc::DT_UNKNOWN,
-                    };
-                    v.push((e.file_name().to_bytes().to_vec(), kind));
-                }
-                names_sorted(v)
-            }
-            Op::Readlink(p) => Value::Bytes(nix::fcntl::readlink(&self.path(p))?.as_bytes().to_vec()),
-            Op::Open(p, flags) => {
-                nix::fcntl::open(&self.path(p), OFlag::from_bits_truncate(flags) | nofollow, Mode::empty())?;
-                Value::Unit
-            }
-            Op::Read(p) => {
-                Value::Bytes(read_all(nix::fcntl::open(&self.path(p), OFlag::O_RDONLY | nofollow, Mode::empty())?)?)
-            }
-            Op::Write(p, data) => {
-                let fd = nix::fcntl::open(&self.path(p), OFlag::O_WRONLY | OFlag::O_TRUNC | nofollow, Mode::empty())?;
-                write_all(fd, data)?;
-                Value::Unit
-            }
-            Op::Create(p, mode) => {
-                let flags = OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_RDWR | nofollow;
-                nix::fcntl::open(&self.path(p), flags, Mode::from_bits_truncate(mode))?;
-                Value::Unit
-            }
-            Op::Mkdir(p, mode) => {
-                nix::unistd::mkdir(&self.path(p), Mode::from_bits_truncate(mode))?;
-                Value::Unit
-            }
-            Op::Mknod(p, mode) => {
-                let kind = SFlag::from_bits_truncate(mode & libc::S_IFMT);
-                nix::sys::stat::mknod(&self.path(p), kind, Mode::from_bits_truncate(mode & 0o7777), 0)?;
-                Value::Unit
-            }
-            Op::Symlink(target, p) => {
-                nix::unistd::symlinkat(target, nix::fcntl::AT_FDCWD, &self.path(p))?;
-                Value::Unit
-            }
-            Op::Link(old, new) => {
-                let (o, n) = (self.path(old), self.path(new));
-                nix::unistd::linkat(nix::fcntl::AT_FDCWD, &o, nix::fcntl::AT_FDCWD, &n, AtFlags::empty())?;
-                Value::Unit
-            }
-            Op::Unlink(p) => {
-                let c = cstr(&self.path(p));
-                // SAFETY: NUL-terminated path.
-                errno_of(unsafe { libc::unlink(c.as_ptr()) } as libc::c_long)?;
-                Value::Unit
-            }
-            Op::Rmdir(p) => {
-                let c = cstr(&self.path(p));
-                // SAFETY: NUL-terminated path.
-                errno_of(unsafe { libc::rmdir(c.as_ptr()) } as libc::c_long)?;
-                Value::Unit
-            }
-            Op::Rename(old, new, flags) => {
-                let (o, n) = (self.path(old), self.path(new));
-                let f = RenameFlags::from_bits_retain(flags);
-                nix::fcntl::renameat2(nix::fcntl::AT_FDCWD, &o, nix::fcntl::AT_FDCWD, &n, f)?;
-                Value::Unit
-            }
-            Op::Chmod(p, mode) => {
-                nix::sys::stat::fchmodat(
-                    nix::fcntl::AT_FDCWD,
-                    &self.path(p),
-                    Mode::from_bits_truncate(mode),
-                    nix::sys::stat::FchmodatFlags::NoFollowSymlink,
-                )?;
-                Value::Unit
-            }
-            Op::Chown(p, uid, gid) => {
-                nix::unistd::fchownat(
-                    nix::fcntl::AT_FDCWD,
-                    &self.path(p),
-                    Some(uid.into()),
-                    Some(gid.into()),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )?;
-                Value::Unit
-            }
-            Op::Truncate(p, size) => {
-                nix::unistd::truncate(&self.path(p), size as i64)?;
-                Value::Unit
-            }
-            Op::Utimes(p, a, m) => {
-                let (a, m) = (nix::sys::time::TimeSpec::new(a.0, a.1), nix::sys::time::TimeSpec::new(m.0, m.1));
-                nix::sys::stat::utimensat(
-                    nix::fcntl::AT_FDCWD,
-                    &self.path(p),
-                    &a,
-                    &m,
-                    nix::sys::stat::UtimensatFlags::NoFollowSymlink,
-                )?;
-                Value::Unit
-            }
-            Op::SetXattr(p, name, value, flags) => {
-                let (c, n) = (cstr(&self.path(p)), CString::new(name).unwrap());
-                // SAFETY: NUL-terminated strings, value readable for its length.
-                errno_of(
-                    unsafe { libc::lsetxattr(c.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), flags) }
-                        as libc::c_long,
-                )?;
-                Value::Unit
-            }
-            Op::GetXattr(p, name, size) => {
-                let (c, n) = (cstr(&self.path(p)), CString::new(name).unwrap());
-                let mut buf = vec![0u8; size as usize];
-                // SAFETY: NUL-terminated strings, buf writable for its length.
-                let len =
-                    errno_of(unsafe { libc::lgetxattr(c.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) }
-                        as libc::c_long)?;
-                if size == 0 {
-                    Value::Len(len as u32)
-                } else {
-                    buf.truncate(len as usize);
-                    Value::Bytes(buf)
-                }
-            }
-            Op::ListXattr(p) => {
-                let c = cstr(&self.path(p));
-                let mut buf = vec![0u8; 4096];
-                // SAFETY: NUL-terminated path, buf writable for its length.
-                let len = errno_of(
-                    unsafe { libc::llistxattr(c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) } as libc::c_long
-                )?;
-                xattr_names(&buf[..len as usize])
-            }
-            Op::RemoveXattr(p, name) => {
-                let (c, n) = (cstr(&self.path(p)), CString::new(name).unwrap());
-                // SAFETY: NUL-terminated strings.
-                errno_of(unsafe { libc::lremovexattr(c.as_ptr(), n.as_ptr()) } as libc::c_long)?;
-                Value::Unit
-            }
-            Op::StatFs(p) => {
-                let s = nix::sys::statfs::statfs(&self.path(p))?;
-                Value::StatFs(s.filesystem_type().0 as u64, s.maximum_name_length() as u64, s.block_size() as u64)
-            }
-        })
-    }
-}
-
-// ----------------------------------------------------------------- gofer
-
-struct ViaGofer<'a> {
-    client: &'a GoferClient,
-    roots: Vec<HandleId>,
-    made: Vec<HandleId>,
-}
-
-const ROOT: Owner = Owner { uid: 0, gid: 0 };
-
-impl ViaGofer<'_> {
-    fn split<'p>(&self, p: &'p str) -> (HandleId, Vec<&'p [u8]>) {
-        let (root, rest) = match p.strip_prefix('@') {
-            Some(r) => {
-                let (n, tail) = r.split_once('/').unwrap_or((r, ""));
-                (self.roots[n.parse::<usize>().unwrap()], tail)
-            }
-            None => (self.roots[0], p),
-        };
-        (root, rest.split('/').filter(|c| !c.is_empty()).map(str::as_bytes).collect())
-    }
-
-    /// Walks every component, as the Sentry would for a path without
-    /// symlinks before its last component.
-    fn lookup(&mut self, p: &str) -> Result<HandleId, Errno> {
-        let (root, comps) = self.split(p);
-        self.walk(root, &comps)
-    }
-
-    fn walk(&mut self, root: HandleId, comps: &[&[u8]]) -> Result<HandleId, Errno> {
-        if comps.is_empty() {
-            return Ok(root);
-        }
-        let w = self.client.walk(root, comps).map_err(|e| e.errno())?;
-        self.made.extend(w.nodes.iter().map(|n| n.handle));
-        if w.errno != 0 {
-            return Err(Errno::from_raw(w.errno));
-        }
-        assert_eq!(w.nodes.len(), comps.len(), "scenario paths have no symlink before the last component");
-        Ok(w.nodes.last().map(|n| n.handle).unwrap_or(root))
-    }
-
-    /// The parent directory's handle and the last name.
-    fn parent<'p>(&mut self, p: &'p str) -> Result<(HandleId, &'p [u8]), Errno> {
-        let (root, comps) = self.split(p);
-        let (last, dirs) = comps.split_last().expect("path has a last component");
-        Ok((self.walk(root, dirs)?, last))
-    }
-
-    fn set(&mut self, p: &str, attr: SetAttr) -> Outcome {
-        let h = self.lookup(p)?;
-        self.client.set_attr(h, attr).map_err(|e| e.errno())?;
-        Ok(Value::Unit)
-    }
-}
-
-impl Fs for ViaGofer<'_> {
-    fn run(&mut self, op: &Op) -> Outcome {
-        let c = self.client;
-        let e = |e: moat_gofer::ClientError| e.errno();
-        let out = match *op {
-            Op::Stat(p) => {
-                let s = c.stat(self.lookup(p)?).map_err(e)?;
-                Value::Stat(s.mode, s.nlink, s.uid, s.gid, s.size, s.rdev)
-            }
-            Op::Times(p) => {
-                let s = c.stat(self.lookup(p)?).map_err(e)?;
-                Value::Times(s.atime, s.mtime)
-            }
-            Op::Readdir(p) => {
-                let h = self.lookup(p)?;
-                let mut v = Vec::new();
-                let mut off = 0;
-                loop {
-                    let b = c.readdir(h, off, 7).map_err(e)?;
-                    if let Some(last) = b.entries.last() {
-                        off = last.offset;
-                    }
-                    v.extend(b.entries.into_iter().map(|d| (d.name, d.kind)));
-                    if b.eof {
-                        break;
-                    }
-                }
-                names_sorted(v)
-            }
-            Op::Readlink(p) => Value::Bytes(c.readlink(self.lookup(p)?).map_err(e)?),
-            Op::Open(p, flags) => {
-                c.open(self.lookup(p)?, flags).map_err(e)?;
-                Value::Unit
-            }
-            Op::Read(p) => Value::Bytes(read_all(c.open(self.lookup(p)?, libc::O_RDONLY).map_err(e)?)?),
-            Op::Write(p, data) => {
-                write_all(c.open(self.lookup(p)?, libc::O_WRONLY | libc::O_TRUNC).map_err(e)?, data)?;
-                Value::Unit
-            }
-            Op::Create(p, mode) => {
-                let (d, name) = self.parent(p)?;
-                let (n, _fd) = c.create(d, name, libc::O_RDWR, mode, ROOT).map_err(e)?;
-                self.made.push(n.handle);
-                Value::Unit
-            }
-            Op::Mkdir(p, mode) => {
-                let (d, name) = self.parent(p)?;
-                self.made.push(c.mkdir(d, name, mode, ROOT).map_err(e)?.handle);
-                Value::Unit
-            }
-            Op::Mknod(p, mode) => {
-                let (d, name) = self.parent(p)?;
-                self.made.push(c.mknod(d, name, mode, ROOT).map_err(e)?.handle);
-                Value::Unit
-            }
-            Op::Symlink(target, p) => {
-                let (d, name) = self.parent(p)?;
-                self.made.push(c.symlink(d, name, target.as_bytes(), ROOT).map_err(e)?.handle);
-                Value::Unit
-            }
-            Op::Link(old, new) => {
-                let t = self.lookup(old)?;
-                let (d, name) = self.parent(new)?;
-                self.made.push(c.link(d, name, t).map_err(e)?.handle);
-                Value::Unit
-            }
-            Op::Unlink(p) | Op::Rmdir(p) => {
-                let (d, name) = self.parent(p)?;
-                let flags = if matches!(op, Op::Rmdir(_)) { libc::AT_REMOVEDIR } else { 0 };
-                c.unlink(d, name, flags).map_err(e)?;
-                Value::Unit
-            }
-            Op::Rename(old, new, flags) => {
-                let (od, on) = self.parent(old)?;
-                let (nd, nn) = self.parent(new)?;
-                c.rename(od, on, nd, nn, flags).map_err(e)?;
-                Value::Unit
-            }
-            Op::Chmod(p, mode) => return self.set(p, SetAttr { mode: Some(mode), ..SetAttr::default() }),
-            Op::Chown(p, uid, gid) => {
-                return self.set(p, SetAttr { uid: Some(uid), gid: Some(gid), ..SetAttr::default() });
-            }
-            Op::Truncate(p, size) => return self.set(p, SetAttr { size: Some(size), ..SetAttr::default() }),
-            Op::Utimes(p, a, m) => {
-                let atime = TimeSet::At { sec: a.0, nsec: a.1 };
-                let mtime = TimeSet::At { sec: m.0, nsec: m.1 };
-                return self.set(p, SetAttr { atime, mtime, ..SetAttr::default() });
-            }
-            Op::SetXattr(p, name, value, flags) => {
-                c.set_xattr(self.lookup(p)?, name.as_bytes(), value.as_bytes(), flags).map_err(e)?;
-                Value::Unit
-            }
-            Op::GetXattr(p, name, size) => {
-                let x = c.get_xattr(self.lookup(p)?, name.as_bytes(), size).map_err(e)?;
-                if size == 0 { Value::Len(x.len) } else { Value::Bytes(x.data) }
-            }
-            Op::ListXattr(p) => xattr_names(&c.list_xattr(self.lookup(p)?, 4096).map_err(e)?.data),
-            Op::RemoveXattr(p, name) => {
-                c.remove_xattr(self.lookup(p)?, name.as_bytes()).map_err(e)?;
-                Value::Unit
-            }
-            Op::StatFs(p) => {
-                let s = c.statfs(self.lookup(p)?).map_err(e)?;
-                Value::StatFs(s.fs_type, s.namelen, s.bsize)
-            }
-        };
-        Ok(out)
-    }
-}
 
 // ---------------------------------------------------------------- fixture
 
@@ -527,203 +94,77 @@ fn long_name() -> &'static str {
     Box::leak("n".repeat(256).into_boxed_str())
 }
 
+#[rustfmt::skip]
 fn scenario() -> Vec<Op> {
     use Op::*;
     let long = long_name();
     vec![
         // lookups
-        Stat(""),
-        Stat("dir"),
-        Stat("dir/file"),
-        Stat("link"),
-        Stat("fifo"),
-        Stat("missing"),
-        Stat("dir/file/x"),
-        Stat("dir/missing/x"),
-        Stat(long),
-        Stat("dir/."),
-        Stat("dir/.."),
-        Stat("dir/sub/../file"),
-        Readdir(""),
-        Readdir("dir"),
-        Readdir("empty"),
-        Readdir("dir/file"),
-        Readdir("@1"),
-        Readdir("@2/rodir"),
-        Readlink("link"),
-        Readlink("dangling"),
-        Readlink("dir/file"),
-        Readlink("dir"),
+        Stat(""), Stat("dir"), Stat("dir/file"), Stat("link"), Stat("fifo"), Stat("missing"), Stat("dir/file/x"),
+        Stat("dir/missing/x"), Stat(long), Stat("dir/."), Stat("dir/.."), Stat("dir/sub/../file"), Readdir(""),
+        Readdir("dir"), Readdir("empty"), Readdir("dir/file"), Readdir("@1"), Readdir("@2/rodir"), Readlink("link"),
+        Readlink("dangling"), Readlink("dir/file"), Readlink("dir"),
         // open
-        Read("dir/file"),
-        Open("link", libc::O_RDONLY),
-        Open("dir", libc::O_WRONLY),
-        Open("dir", libc::O_RDWR),
-        Open("dir", libc::O_RDONLY | libc::O_DIRECTORY),
-        Open("dir/file", libc::O_RDONLY | libc::O_DIRECTORY),
-        Open("missing", libc::O_RDONLY),
-        Open("dir/file", libc::O_RDWR | libc::O_APPEND),
+        Read("dir/file"), Open("link", libc::O_RDONLY), Open("dir", libc::O_WRONLY), Open("dir", libc::O_RDWR),
+        Open("dir", libc::O_RDONLY | libc::O_DIRECTORY), Open("dir/file", libc::O_RDONLY | libc::O_DIRECTORY),
+        Open("missing", libc::O_RDONLY), Open("dir/file", libc::O_RDWR | libc::O_APPEND),
         // create
-        Create("newfile", 0o640),
-        Create("newfile", 0o640),
-        Create("dir/file/x", 0o644),
-        Create("missing/x", 0o644),
-        Create(long, 0o644),
-        Create("link", 0o644),
-        Create("dangling", 0o644),
-        Create("dir/.", 0o644),
-        Write("newfile", "abc"),
-        Read("newfile"),
-        Stat("newfile"),
-        Create("suid", 0o4755),
-        Stat("suid"),
+        Create("newfile", 0o640), Create("newfile", 0o640), Create("dir/file/x", 0o644), Create("missing/x", 0o644),
+        Create(long, 0o644), Create("link", 0o644), Create("dangling", 0o644), Create("dir/.", 0o644),
+        Write("newfile", "abc"), Read("newfile"), Stat("newfile"), Create("suid", 0o4755), Stat("suid"),
         // mkdir
-        Mkdir("newdir", 0o750),
-        Mkdir("newdir", 0o755),
-        Mkdir("dir/file/x", 0o755),
-        Mkdir(long, 0o755),
-        Mkdir("dangling", 0o755),
-        Mkdir("dir/.", 0o755),
-        Mkdir("dir/..", 0o755),
-        Stat("newdir"),
-        Mkdir("sticky", 0o1777),
-        Stat("sticky"),
+        Mkdir("newdir", 0o750), Mkdir("newdir", 0o755), Mkdir("dir/file/x", 0o755), Mkdir(long, 0o755),
+        Mkdir("dangling", 0o755), Mkdir("dir/.", 0o755), Mkdir("dir/..", 0o755), Stat("newdir"),
+        Mkdir("sticky", 0o1777), Stat("sticky"),
         // mknod
-        Mknod("newfifo", libc::S_IFIFO | 0o644),
-        Mknod("newsock", libc::S_IFSOCK | 0o600),
-        Mknod("newfifo", libc::S_IFIFO | 0o644),
-        Stat("newfifo"),
-        Stat("newsock"),
-        Open("newsock", libc::O_RDONLY),
+        Mknod("newfifo", libc::S_IFIFO | 0o644), Mknod("newsock", libc::S_IFSOCK | 0o600),
+        Mknod("newfifo", libc::S_IFIFO | 0o644), Stat("newfifo"), Stat("newsock"), Open("newsock", libc::O_RDONLY),
         // symlink
-        Symlink("target/x", "sl1"),
-        Readlink("sl1"),
-        Stat("sl1"),
-        Symlink("x", "dir/file"),
-        Symlink("", "sl2"),
-        Symlink("/abs/path", "sl3"),
-        Readlink("sl3"),
+        Symlink("target/x", "sl1"), Readlink("sl1"), Stat("sl1"), Symlink("x", "dir/file"), Symlink("", "sl2"),
+        Symlink("/abs/path", "sl3"), Readlink("sl3"),
         // link
-        Link("dir/file", "hard1"),
-        Stat("dir/file"),
-        Link("dir", "hard2"),
-        Link("dir/file", "dir/sub/deep"),
-        Link("@1/m1file", "hardx"),
-        Link("dir/file", "@1/x"),
-        Link("link", "hardlink-to-symlink"),
-        Stat("hardlink-to-symlink"),
-        Link("missing", "h3"),
+        Link("dir/file", "hard1"), Stat("dir/file"), Link("dir", "hard2"), Link("dir/file", "dir/sub/deep"),
+        Link("@1/m1file", "hardx"), Link("dir/file", "@1/x"), Link("link", "hardlink-to-symlink"),
+        Stat("hardlink-to-symlink"), Link("missing", "h3"),
         // unlink / rmdir
-        Unlink("hard1"),
-        Stat("dir/file"),
-        Unlink("missing"),
-        Unlink("dir"),
-        Unlink("dir/."),
-        Unlink("dir/.."),
-        Rmdir("dir/file"),
-        Rmdir("full"),
-        Rmdir("empty"),
-        Rmdir("missing"),
-        Rmdir("dir/."),
-        Rmdir("dir/.."),
-        Rmdir("link"),
-        Unlink("dangling"),
-        Readdir(""),
+        Unlink("hard1"), Stat("dir/file"), Unlink("missing"), Unlink("dir"), Unlink("dir/."), Unlink("dir/.."),
+        Rmdir("dir/file"), Rmdir("full"), Rmdir("empty"), Rmdir("missing"), Rmdir("dir/."), Rmdir("dir/.."),
+        Rmdir("link"), Unlink("dangling"), Readdir(""),
         // rename
-        Rename("newfile", "renamed", 0),
-        Rename("missing", "x", 0),
-        Rename("dir", "dir/sub/inside", 0),
-        Rename("newdir", "full", 0),
-        Rename("renamed", "topfile", libc::RENAME_NOREPLACE),
-        Rename("renamed", "topfile", libc::RENAME_EXCHANGE),
-        Read("renamed"),
-        Read("topfile"),
-        Rename("renamed", "dir", 0),
-        Rename("dir", "topfile", 0),
-        Rename("topfile", "@1/x", 0),
-        Rename("topfile", "x", libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE),
-        Rename("topfile", "x", 0x100),
-        Rename("dir/.", "x", 0),
-        Rename("topfile", "dir/..", 0),
-        Rename("newdir", "movedir", 0),
-        Readdir(""),
-        Rename("@1/m1file", "@1/m1dir/moved", 0),
-        Readdir("@1/m1dir"),
+        Rename("newfile", "renamed", 0), Rename("missing", "x", 0), Rename("dir", "dir/sub/inside", 0),
+        Rename("newdir", "full", 0), Rename("renamed", "topfile", libc::RENAME_NOREPLACE),
+        Rename("renamed", "topfile", libc::RENAME_EXCHANGE), Read("renamed"), Read("topfile"),
+        Rename("renamed", "dir", 0), Rename("dir", "topfile", 0), Rename("topfile", "@1/x", 0),
+        Rename("topfile", "x", libc::RENAME_NOREPLACE | libc::RENAME_EXCHANGE), Rename("topfile", "x", 0x100),
+        Rename("dir/.", "x", 0), Rename("topfile", "dir/..", 0), Rename("newdir", "movedir", 0), Readdir(""),
+        Rename("@1/m1file", "@1/m1dir/moved", 0), Readdir("@1/m1dir"),
         // set attributes
-        Chmod("topfile", 0o4755),
-        Stat("topfile"),
-        Chmod("link", 0o600),
-        Chmod("dir", 0o700),
-        Stat("dir"),
-        Chown("topfile", 1000, 1001),
-        Stat("topfile"),
-        Chown("link", 7, 8),
-        Stat("link"),
-        Truncate("topfile", 2),
-        Read("topfile"),
-        Truncate("dir", 0),
-        Truncate("fifo", 0),
-        Truncate("topfile", 100_000),
-        Stat("topfile"),
-        Utimes("topfile", (1000, 5), (2000, 7)),
-        Times("topfile"),
-        Utimes("link", (3000, 0), (4000, 9)),
-        Times("link"),
-        Utimes("dir", (5, 6), (7, 8)),
-        Times("dir"),
+        Chmod("topfile", 0o4755), Stat("topfile"), Chmod("link", 0o600), Chmod("dir", 0o700), Stat("dir"),
+        Chown("topfile", 1000, 1001), Stat("topfile"), Chown("link", 7, 8), Stat("link"), Truncate("topfile", 2),
+        Read("topfile"), Truncate("dir", 0), Truncate("fifo", 0), Truncate("topfile", 100_000), Stat("topfile"),
+        Utimes("topfile", (1000, 5), (2000, 7)), Times("topfile"), Utimes("link", (3000, 0), (4000, 9)),
+        Times("link"), Utimes("dir", (5, 6), (7, 8)), Times("dir"),
         // xattrs
-        SetXattr("dir/file", "user.a", "one", 0),
-        GetXattr("dir/file", "user.a", 100),
-        GetXattr("dir/file", "user.a", 0),
-        GetXattr("dir/file", "user.a", 1),
+        SetXattr("dir/file", "user.a", "one", 0), GetXattr("dir/file", "user.a", 100),
+        GetXattr("dir/file", "user.a", 0), GetXattr("dir/file", "user.a", 1),
         SetXattr("dir/file", "user.a", "two", libc::XATTR_CREATE),
-        SetXattr("dir/file", "user.b", "x", libc::XATTR_REPLACE),
-        GetXattr("dir/file", "user.none", 100),
-        SetXattr("dir/file", "user.c", "", 0),
-        ListXattr("dir/file"),
-        RemoveXattr("dir/file", "user.a"),
-        RemoveXattr("dir/file", "user.a"),
-        ListXattr("dir/file"),
-        SetXattr("link", "user.x", "1", 0),
-        SetXattr("dir", "user.d", "dirval", 0),
-        GetXattr("dir", "user.d", 100),
-        SetXattr("dir/file", "", "v", 0),
+        SetXattr("dir/file", "user.b", "x", libc::XATTR_REPLACE), GetXattr("dir/file", "user.none", 100),
+        SetXattr("dir/file", "user.c", "", 0), ListXattr("dir/file"), RemoveXattr("dir/file", "user.a"),
+        RemoveXattr("dir/file", "user.a"), ListXattr("dir/file"), SetXattr("link", "user.x", "1", 0),
+        SetXattr("dir", "user.d", "dirval", 0), GetXattr("dir", "user.d", 100), SetXattr("dir/file", "", "v", 0),
         SetXattr("dir/file", "nonamespace", "v", 0),
         // statfs
-        StatFs(""),
-        StatFs("@1"),
-        StatFs("dir/file"),
+        StatFs(""), StatFs("@1"), StatFs("dir/file"),
         // read-only mount
-        Create("@2/new", 0o644),
-        Create("@2/rofile", 0o644),
-        Mkdir("@2/rodir", 0o755),
-        Mkdir("@2/n", 0o755),
-        Mknod("@2/f", libc::S_IFIFO | 0o644),
-        Symlink("x", "@2/rofile"),
-        Symlink("x", "@2/s"),
-        Link("@2/rofile", "@2/l"),
-        Link("@2/rofile", "@2/rodir/x"),
-        Unlink("@2/rofile"),
-        Unlink("@2/missing"),
-        Rmdir("@2/rodir"),
-        Rename("@2/rofile", "@2/z", 0),
-        Rename("@2/missing", "@2/z", 0),
-        Open("@2/rofile", libc::O_RDWR),
-        Open("@2/rofile", libc::O_WRONLY),
-        Open("@2/rofile", libc::O_RDONLY | libc::O_TRUNC),
-        Open("@2/rodir", libc::O_WRONLY),
-        Read("@2/rofile"),
-        Truncate("@2/rofile", 0),
-        Truncate("@2/rodir", 0),
-        Chmod("@2/rofile", 0o600),
-        Chown("@2/rofile", 1, 1),
-        Utimes("@2/rofile", (1, 1), (1, 1)),
-        SetXattr("@2/rofile", "user.a", "v", 0),
-        RemoveXattr("@2/rofile", "user.a"),
-        ListXattr("@2/rofile"),
-        StatFs("@2"),
-        Stat("@2/rofile"),
-        Readdir("@2"),
+        Create("@2/new", 0o644), Create("@2/rofile", 0o644), Mkdir("@2/rodir", 0o755), Mkdir("@2/n", 0o755),
+        Mknod("@2/f", libc::S_IFIFO | 0o644), Symlink("x", "@2/rofile"), Symlink("x", "@2/s"),
+        Link("@2/rofile", "@2/l"), Link("@2/rofile", "@2/rodir/x"), Unlink("@2/rofile"), Unlink("@2/missing"),
+        Rmdir("@2/rodir"), Rename("@2/rofile", "@2/z", 0), Rename("@2/missing", "@2/z", 0),
+        Open("@2/rofile", libc::O_RDWR), Open("@2/rofile", libc::O_WRONLY),
+        Open("@2/rofile", libc::O_RDONLY | libc::O_TRUNC), Open("@2/rodir", libc::O_WRONLY), Read("@2/rofile"),
+        Truncate("@2/rofile", 0), Truncate("@2/rodir", 0), Chmod("@2/rofile", 0o600), Chown("@2/rofile", 1, 1),
+        Utimes("@2/rofile", (1, 1), (1, 1)), SetXattr("@2/rofile", "user.a", "v", 0),
+        RemoveXattr("@2/rofile", "user.a"), ListXattr("@2/rofile"), StatFs("@2"), Stat("@2/rofile"), Readdir("@2"),
     ]
 }
 
