@@ -60,7 +60,7 @@ pub fn run(args: BootArgs) -> anyhow::Result<i32> {
         None if args.strace => Some(DebugLog::new(Box::new(std::io::stderr()))),
         None => None,
     };
-    let kernel = Kernel { vfs, log, strace: args.strace, hostname: args.hostname.into_bytes() };
+    let kernel = Kernel::new(vfs, log, args.strace, args.hostname.into_bytes());
     let argv: Vec<Vec<u8>> = args.command.iter().map(|s| s.clone().into_bytes()).collect();
     let envp: Vec<Vec<u8>> = args.env.iter().map(|s| s.clone().into_bytes()).collect();
     let mut task = match Task::init(&kernel, stdio()?, args.cwd.as_bytes(), argv, envp) {

@@ -1,9 +1,6 @@
 //! Differential tests: the same busybox command natively and under
 //! `moat do` (host root, read-only), same stdout and exit status.
 //!
-//! Only commands that run in one process are here so far: fork, pipes and
-//! signal delivery come next in the Sentry core, and with them the shell
-//! scripting cases.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -21,6 +18,13 @@ fn run(mut cmd: Command, stdin: &[u8]) -> Output {
     child.wait_with_output().expect("wait")
 }
 
+/// The status as a shell reports it (and `moat do` returns it): the exit
+/// code, or 128 + the signal that killed the process.
+fn shell_status(o: &Output) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    o.status.code().or(o.status.signal().map(|s| 128 + s))
+}
+
 /// Runs `args` natively and in moat; returns a description of any
 /// difference.
 fn compare(args: &[&str], stdin: &[u8]) -> Option<String> {
@@ -29,7 +33,7 @@ fn compare(args: &[&str], stdin: &[u8]) -> Option<String> {
     let mut moat = Command::new(moat_bin());
     moat.args(["do", "--", BUSYBOX]).args(args);
     let (n, m) = (run(native, stdin), run(moat, stdin));
-    if n.stdout == m.stdout && n.status.code() == m.status.code() {
+    if n.stdout == m.stdout && shell_status(&n) == shell_status(&m) {
         return None;
     }
     Some(format!(
@@ -98,6 +102,35 @@ fn applets_match_native() {
         (&["sh", "-c", "read a b; echo \"$b $a\""], b"one two\n"),
         (&["sh", "-c", "cd /usr/bin && pwd && cd .. && pwd"], b""),
         (&["sh", "-c", "[ -x /bin/busybox ] && echo yes"], b""),
+    ]);
+}
+
+#[test]
+fn shell_scripts_match_native() {
+    let sh = |script: &'static str| -> (&'static [&'static str], &'static [u8]) {
+        (Box::leak(Box::new(["sh", "-c", script])), b"")
+    };
+    check_all(&[
+        sh("echo one | /bin/busybox tr a-z A-Z | /bin/busybox rev"),
+        sh("x=$(echo inner; echo two); echo \"[$x]\"; echo $(( $(echo 3) + 4 ))"),
+        sh("(cd /usr && pwd; exit 4); echo status $?; pwd"),
+        sh("f() { local a=$1; echo f:$a; return $(($a + 1)); }; f 5; echo $?"),
+        sh("set -e; true; false; echo not reached"),
+        sh("trap 'echo trapped USR1' USR1; kill -USR1 $$; echo after"),
+        sh("trap 'echo bye' EXIT; echo body"),
+        sh("/bin/busybox sleep 0.1 & p=$!; wait $p; echo waited $?"),
+        sh("(exit 3) & wait $!; echo job $?; (echo a; exit 1) & (echo b; exit 2) & wait; echo all done"),
+        sh("/bin/busybox false; echo $?; /bin/busybox true; echo $?; ! /bin/busybox true; echo $?"),
+        sh("/bin/busybox cat <<EOF\nhere $((1+1))\ndoc\nEOF"),
+        sh("/bin/busybox seq 1 5000 | /bin/busybox sort -rn | /bin/busybox head -n 3"),
+        sh("yes | /bin/busybox head -n 3"),
+        sh("/bin/busybox find /etc/ssl -maxdepth 1 -name 'c*' | /bin/busybox sort"),
+        sh("/bin/busybox grep -rl root /etc/passwd /etc/group | /bin/busybox sort"),
+        sh("echo a b c | /bin/busybox xargs -n 1 echo item"),
+        sh("exec /bin/busybox echo replaced"),
+        sh("kill -TERM $$; echo not reached"),
+        sh("/bin/busybox sh -c 'exit 7'; echo inner $?"),
+        sh("ulimit -n; ulimit -n 200; ulimit -n"),
     ]);
 }
 

@@ -130,5 +130,7 @@ pub fn execve(
     task.fds.close_on_exec();
     task.signals.reset_for_exec();
     task.clear_child_tid = 0;
+    task.vfork_done = None;
+    task.queue.set_stub(task.mm.stub_pid());
     Ok(())
 }

@@ -5,13 +5,18 @@
 //! thread. fork, threads, signal delivery and the PID namespace are the
 //! next steps of the Sentry core.
 
+pub mod delivery;
 pub mod exec;
 pub mod fd_table;
+pub mod fork;
+pub mod process;
 pub mod rlimits;
+pub mod signal_frame;
 pub mod signals;
+pub mod sigqueue;
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use nix::errno::Errno;
 use thiserror::Error;
@@ -61,9 +66,18 @@ pub struct Creds {
     pub gid: u32,
 }
 
+/// The kernel, shared by the Sentry threads of every task.
+pub type KernelRef = Arc<Kernel>;
+
 /// What the whole sandbox shares.
 #[derive(Debug)]
 pub struct Kernel {
+    /// The PID namespace.
+    pub procs: Mutex<process::ProcessTable>,
+    /// Signalled whenever a process exits (for wait).
+    pub proc_changed: Condvar,
+    /// Pending-signal queues of the live tasks, by pid.
+    pub tasks: Mutex<std::collections::HashMap<i32, Arc<sigqueue::SignalQueue>>>,
     /// The file tree.
     pub vfs: Vfs,
     /// Where `--strace` lines and unimplemented-call notes go.
@@ -93,6 +107,89 @@ impl std::fmt::Debug for DebugLog {
 }
 
 impl Kernel {
+    /// A kernel over `vfs` with only init in its PID namespace.
+    pub fn new(vfs: Vfs, log: Option<DebugLog>, strace: bool, hostname: Vec<u8>) -> KernelRef {
+        Arc::new(Kernel {
+            procs: Mutex::new(process::ProcessTable::with_init()),
+            proc_changed: Condvar::new(),
+            tasks: Mutex::new(std::collections::HashMap::new()),
+            vfs,
+            log,
+            strace,
+            hostname,
+        })
+    }
+
+    /// The process table, locked.
+    pub fn procs(&self) -> MutexGuard<'_, process::ProcessTable> {
+        self.procs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Makes the signal queue of a new task `pid`.
+    pub fn register(&self, pid: i32) -> Arc<sigqueue::SignalQueue> {
+        let q = Arc::new(sigqueue::SignalQueue::default());
+        self.tasks().insert(pid, q.clone());
+        q
+    }
+
+    /// The live tasks' signal queues, locked.
+    pub fn tasks(&self) -> MutexGuard<'_, std::collections::HashMap<i32, Arc<sigqueue::SignalQueue>>> {
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `info` for task `pid`; ESRCH if it is not alive, EAGAIN if its
+    /// realtime queue is full. Wakes it if it waits.
+    pub fn send_signal(&self, pid: i32, info: sigqueue::SigInfo) -> Result<(), Errno> {
+        let q = self.tasks().get(&pid).cloned().ok_or(Errno::ESRCH)?;
+        if !q.send(info) {
+            return Err(Errno::EAGAIN);
+        }
+        // A task sleeping in wait4 sleeps on this condition.
+        self.proc_changed.notify_all();
+        Ok(())
+    }
+
+    /// Records that `pid` exited, tells its parent with SIGCHLD and wakes
+    /// waiting parents.
+    pub fn task_exited(&self, pid: i32, status: ExitStatus) {
+        self.tasks().remove(&pid);
+        let ppid = {
+            let mut procs = self.procs();
+            procs.exit(pid, status);
+            procs.get(pid).map_or(0, |p| p.ppid)
+        };
+        let (code, st) = match status {
+            ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
+            ExitStatus::Signal(s) => (libc::CLD_KILLED, s),
+        };
+        let info = sigqueue::SigInfo { signo: libc::SIGCHLD, code, pid, uid: 0, status: st, ..Default::default() };
+        let _ = self.send_signal(ppid, info);
+        self.proc_changed.notify_all();
+    }
+
+    /// Waits for a child of `parent` to exit (unless `nohang`); EINTR when
+    /// a signal `blocked` does not hold arrives for the waiter first.
+    pub fn wait_child(
+        &self,
+        parent: &Task,
+        sel: process::WaitFor,
+        reap: bool,
+        nohang: bool,
+    ) -> Result<process::WaitOutcome, Errno> {
+        let mut procs = self.procs();
+        loop {
+            match procs.wait(parent.tid, sel, reap)? {
+                process::WaitOutcome::NotYet if !nohang => {
+                    if parent.queue.has_unblocked(parent.signals.mask()) {
+                        return Err(Errno::EINTR);
+                    }
+                    procs = self.proc_changed.wait(procs).unwrap_or_else(|p| p.into_inner());
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
     /// Writes one line to the debug log, if there is one.
     pub fn log_line(&self, line: &str) {
         if let Some(l) = &self.log {
@@ -129,6 +226,15 @@ pub struct Task {
     pub signals: signals::SignalState,
     /// Resource limits.
     pub rlimits: rlimits::Rlimits,
+    /// Its pending signals (shared with senders).
+    pub queue: Arc<sigqueue::SignalQueue>,
+    /// Its alternate signal stack.
+    pub altstack: signals::AltStack,
+    /// The mask to restore after a sigsuspend-style temporary one.
+    pub saved_mask: Option<u64>,
+    /// A vfork parent waiting for this task to exec or exit; dropping it
+    /// wakes the parent.
+    pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
     /// Set when it has ended.
     pub exit: Option<ExitStatus>,
 }
@@ -162,6 +268,8 @@ impl Task {
             let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);
             fds.set(i as i32, file, false)?;
         }
+        let queue = kernel.register(1);
+        queue.set_stub(p.mm.stub_pid());
         Ok(Task {
             tid: 1,
             mm: p.mm,
@@ -175,6 +283,10 @@ impl Task {
             clear_child_tid: 0,
             signals: signals::SignalState::default(),
             rlimits,
+            queue,
+            altstack: signals::AltStack::default(),
+            saved_mask: None,
+            vfork_done: None,
             exit: None,
         })
     }
@@ -187,8 +299,12 @@ fn is_fault(info: &libc::siginfo_t) -> bool {
 }
 
 /// Runs `task` until it ends.
-pub fn run(kernel: &Kernel, task: &mut Task) -> Result<ExitStatus, KernelError> {
+pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
     loop {
+        delivery::deliver_pending(kernel, task)?;
+        if let Some(status) = task.exit {
+            return Ok(status);
+        }
         let event = task.mm.stub().switch(&mut task.regs)?;
         match event {
             Event::Syscall => {
@@ -201,9 +317,11 @@ pub fn run(kernel: &Kernel, task: &mut Task) -> Result<ExitStatus, KernelError> 
                 task.regs.rax = errno_value(Errno::ENOSYS) as u64;
             }
             Event::Signal(info) if is_fault(&info) => {
-                // No handlers are delivered yet: the default action of
-                // every fault signal is to end the process.
-                task.exit = Some(ExitStatus::Signal(info.si_signo));
+                // SAFETY: the kernel filled this siginfo for a fault, whose
+                // union member is si_addr.
+                let addr = unsafe { info.si_addr() } as u64;
+                let fault = sigqueue::SigInfo { signo: info.si_signo, code: info.si_code, addr, ..Default::default() };
+                delivery::force_fault(task, fault);
             }
             // A signal sent to the stub from outside is not the
             // application's: it is dropped.

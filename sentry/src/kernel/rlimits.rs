@@ -23,9 +23,8 @@ pub struct Rlimits {
 }
 
 impl Rlimits {
-    /// The limits a sandbox's init starts with: the caller's own (as a
-    /// process started by the caller would have them), except that open
-    /// descriptors start at Linux's default soft limit of 1024.
+    /// The limits a sandbox's init starts with: the caller's own, as a
+    /// process started by the caller would have them.
     pub fn initial() -> Self {
         let mut limits = [Rlimit { cur: INFINITY, max: INFINITY }; NLIMITS];
         for (i, l) in limits.iter_mut().enumerate() {
@@ -35,8 +34,6 @@ impl Rlimits {
                 *l = Rlimit { cur: r.rlim_cur, max: r.rlim_max };
             }
         }
-        let nofile = &mut limits[libc::RLIMIT_NOFILE as usize];
-        nofile.cur = nofile.cur.min(1024);
         Rlimits { limits }
     }
 

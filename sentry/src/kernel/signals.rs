@@ -1,8 +1,7 @@
 //! Signal actions and masks of a task.
 //!
-//! So far this keeps the state exactly as Linux does (what rt_sigaction and
-//! rt_sigprocmask read and write); queuing and delivery with signal frames
-//! are the next step of the Sentry core.
+//! Pending signals are in `sigqueue`, frames in `signal_frame`, delivery
+//! in `delivery`.
 
 use nix::errno::Errno;
 
@@ -39,6 +38,67 @@ impl SigAction {
             Ok(u64::from_le_bytes(s.try_into().map_err(|_| Errno::EFAULT)?))
         };
         Ok(SigAction { handler: word(0)?, flags: word(1)?, restorer: word(2)?, mask: word(3)? })
+    }
+}
+
+/// What a signal does when its action is SIG_DFL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefaultAction {
+    /// End the process.
+    Terminate,
+    /// End the process (Linux would dump core; moat writes no dumps, so
+    /// the wait status carries no core bit, as with RLIMIT_CORE 0).
+    Core,
+    /// Nothing.
+    Ignore,
+    /// Stop the process.
+    Stop,
+    /// Continue a stopped process.
+    Continue,
+}
+
+/// The default action of `sig`.
+pub fn default_action(sig: i32) -> DefaultAction {
+    use DefaultAction::*;
+    match sig {
+        libc::SIGQUIT
+        | libc::SIGILL
+        | libc::SIGTRAP
+        | libc::SIGABRT
+        | libc::SIGBUS
+        | libc::SIGFPE
+        | libc::SIGSEGV
+        | libc::SIGXCPU
+        | libc::SIGXFSZ
+        | libc::SIGSYS => Core,
+        libc::SIGCHLD | libc::SIGURG | libc::SIGWINCH => Ignore,
+        libc::SIGCONT => Continue,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => Stop,
+        _ => Terminate,
+    }
+}
+
+/// A task's alternate signal stack (sigaltstack).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AltStack {
+    /// Lowest address.
+    pub sp: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// `SS_DISABLE`, or 0 when enabled.
+    pub flags: i32,
+}
+
+impl Default for AltStack {
+    fn default() -> Self {
+        AltStack { sp: 0, size: 0, flags: libc::SS_DISABLE }
+    }
+}
+
+impl AltStack {
+    /// Whether stack pointer `rsp` is on this stack.
+    pub fn contains(&self, rsp: u64) -> bool {
+        self.flags & libc::SS_DISABLE == 0 && rsp > self.sp && rsp - self.sp <= self.size
     }
 }
 
@@ -100,6 +160,11 @@ impl SignalState {
             _ => return Err(Errno::EINVAL),
         } & !UNBLOCKABLE;
         Ok(old)
+    }
+
+    /// Sets the blocked set (SIGKILL and SIGSTOP are never blocked).
+    pub fn set_mask(&mut self, mask: u64) {
+        self.mask = mask & !UNBLOCKABLE;
     }
 
     /// Whether `sig` is ignored (SIG_IGN).

@@ -56,9 +56,25 @@ impl AddressSpace {
         Ok(AddressSpace { stub: StubProcess::spawn()?, vmas: VmaSet::new(), brk_start: 0, brk: 0 })
     }
 
+    /// The address space of a forked stub: the parent's mappings, which
+    /// the host copied.
+    pub fn from_fork(stub: StubProcess, vmas: VmaSet, brk_start: u64, brk: u64) -> Self {
+        AddressSpace { stub, vmas, brk_start, brk }
+    }
+
+    /// What a fork copies: the mappings and the heap bounds.
+    pub fn fork_state(&self) -> (VmaSet, u64, u64) {
+        (self.vmas.clone(), self.brk_start, self.brk)
+    }
+
     /// The stub that runs this address space's threads.
     pub fn stub(&mut self) -> &mut StubProcess {
         &mut self.stub
+    }
+
+    /// Host pid of the stub.
+    pub fn stub_pid(&self) -> i32 {
+        self.stub.pid().as_raw()
     }
 
     /// The mappings, in address order.

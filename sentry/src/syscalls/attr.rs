@@ -4,7 +4,7 @@ use moat_gofer::Stat;
 use nix::errno::Errno;
 
 use super::{SysResult, int};
-use crate::kernel::{Kernel, Task};
+use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
 
 /// The x86-64 `struct stat`, 144 bytes, field by field.
@@ -36,7 +36,7 @@ pub(crate) fn fd_stat(task: &Task, fd: i32) -> Result<Stat, Errno> {
 }
 
 /// Attributes of `path` in the sandbox.
-pub(crate) fn path_stat(k: &Kernel, base: &[u8], path: &[u8], follow: bool) -> Result<Stat, Errno> {
+pub(crate) fn path_stat(k: &KernelRef, base: &[u8], path: &[u8], follow: bool) -> Result<Stat, Errno> {
     let found = k.vfs.lookup(base, path, follow)?;
     k.vfs.release(found.handle);
     Ok(found.stat)
@@ -47,26 +47,26 @@ fn out(task: &Task, addr: u64, st: &Stat) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn fstat(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn fstat(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let st = fd_stat(t, int(a[0]))?;
     out(t, a[1], &st)
 }
 
-fn by_path(k: &Kernel, t: &mut Task, path: u64, buf: u64, follow: bool) -> SysResult {
+fn by_path(k: &KernelRef, t: &mut Task, path: u64, buf: u64, follow: bool) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     let st = path_stat(k, &t.cwd, &p, follow)?;
     out(t, buf, &st)
 }
 
-pub(super) fn stat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn stat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     by_path(k, t, a[0], a[1], true)
 }
 
-pub(super) fn lstat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn lstat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     by_path(k, t, a[0], a[1], false)
 }
 
-pub(super) fn newfstatat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn newfstatat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (dirfd, flags) = (int(a[0]), int(a[3]));
     if flags & !(libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL.into());

@@ -9,7 +9,12 @@ const LAST: u64 = 462;
 /// What is missing from calls that are implemented only in part.
 fn partial(nr: u64) -> Option<&'static str> {
     Some(match nr as i64 {
-        libc::SYS_rt_sigaction | libc::SYS_rt_sigprocmask => "actions and mask kept exactly; no delivery yet",
+        libc::SYS_kill | libc::SYS_tgkill | libc::SYS_tkill => {
+            "a task blocked in a host read, write, poll or sleep sees the signal when that call returns; stop signals are ignored"
+        }
+        libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero; no stopped or continued children yet",
+        libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
+        libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
         libc::SYS_open | libc::SYS_openat => {
             "Gofer files and /dev/{null,zero,full,random,urandom}; no O_TMPFILE, O_PATH opens the file for reading"
@@ -25,7 +30,12 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_clock_nanosleep => "no CPU-time clocks; not interruptible by signals yet",
         libc::SYS_nanosleep | libc::SYS_poll | libc::SYS_ppoll => "not interruptible by signals yet",
         libc::SYS_execve => "static and static-PIE ELF and #! scripts; dynamic executables ENOEXEC",
-        libc::SYS_write | libc::SYS_writev | libc::SYS_pwrite64 => "EPIPE ends the process as SIGPIPE's default does",
+        libc::SYS_read
+        | libc::SYS_readv
+        | libc::SYS_write
+        | libc::SYS_writev
+        | libc::SYS_pread64
+        | libc::SYS_pwrite64 => "blocking calls are not interrupted by signals yet",
         _ => return None,
     })
 }

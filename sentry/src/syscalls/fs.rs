@@ -8,7 +8,8 @@ use nix::errno::Errno;
 
 use super::{SysResult, int};
 use crate::kernel::fd_table::OpenFile;
-use crate::kernel::{ExitStatus, Kernel, Task};
+use crate::kernel::sigqueue::SigInfo;
+use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
 
 /// Most bytes moved by one read or write; larger requests return short,
@@ -47,11 +48,8 @@ fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> R
         match r {
             Err(Errno::EINTR) => continue,
             Err(Errno::EPIPE) => {
-                // SIGPIPE's default action ends the process. Handlers are
-                // not delivered yet; an ignored SIGPIPE leaves just EPIPE.
-                if !t.signals.ignored(libc::SIGPIPE) {
-                    t.exit = Some(ExitStatus::Signal(libc::SIGPIPE));
-                }
+                // As Linux, the writer also gets SIGPIPE.
+                t.queue.send(SigInfo::user(libc::SIGPIPE, t.tid, t.creds.uid));
                 return Err(Errno::EPIPE);
             }
             other => return other,
@@ -83,11 +81,11 @@ fn do_write(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) ->
     Ok(write_host(t, &f, &data, offset)? as i64)
 }
 
-pub(super) fn read(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn read(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_read(t, int(a[0]), a[1], a[2], None)
 }
 
-pub(super) fn write(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn write(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_write(t, int(a[0]), a[1], a[2], None)
 }
 
@@ -96,11 +94,11 @@ fn offset(v: u64) -> Result<Option<i64>, Errno> {
     if o < 0 { Err(Errno::EINVAL) } else { Ok(Some(o)) }
 }
 
-pub(super) fn pread64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn pread64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_read(t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
-pub(super) fn pwrite64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn pwrite64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_write(t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
@@ -121,7 +119,7 @@ fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
     Ok(out)
 }
 
-pub(super) fn readv(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn readv(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     readable(&f)?;
     let iov = iovecs(t, a[1], a[2])?;
@@ -140,7 +138,7 @@ pub(super) fn readv(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(n as i64)
 }
 
-pub(super) fn writev(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn writev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     writable(&f)?;
     let mut data = Vec::new();
@@ -154,7 +152,7 @@ pub(super) fn writev(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(write_host(t, &f, &data, None)? as i64)
 }
 
-fn do_open(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
+fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     let base = base_dir(t, dirfd, &p)?;
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
@@ -165,20 +163,20 @@ fn do_open(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u3
     Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64)
 }
 
-pub(super) fn open(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn open(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_open(k, t, libc::AT_FDCWD, a[0], int(a[1]), a[2] as u32)
 }
 
-pub(super) fn openat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn openat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32)
 }
 
-pub(super) fn close(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn close(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.fds.remove(int(a[0]))?;
     Ok(0)
 }
 
-pub(super) fn lseek(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn lseek(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     let whence = match int(a[2]) {
         libc::SEEK_SET => nix::unistd::Whence::SeekSet,
@@ -197,12 +195,12 @@ fn dup_to(t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
     Ok(new as i64)
 }
 
-pub(super) fn dup(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn dup(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     Ok(t.fds.insert(f, false, 0)? as i64)
 }
 
-pub(super) fn dup2(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn dup2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (old, new) = (int(a[0]), int(a[1]));
     if old == new {
         t.fds.get(old)?;
@@ -211,7 +209,7 @@ pub(super) fn dup2(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     dup_to(t, old, new, false)
 }
 
-pub(super) fn dup3(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn dup3(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (old, new, flags) = (int(a[0]), int(a[1]), int(a[2]));
     if flags & !libc::O_CLOEXEC != 0 || old == new {
         return Err(Errno::EINVAL.into());
@@ -219,7 +217,7 @@ pub(super) fn dup3(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     dup_to(t, old, new, flags & libc::O_CLOEXEC != 0)
 }
 
-pub(super) fn fcntl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn fcntl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let fd = int(a[0]);
     match int(a[1]) {
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
@@ -246,7 +244,7 @@ pub(super) fn fcntl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
 }
 
-pub(super) fn ioctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn ioctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (fd, req) = (int(a[0]), a[1] as u32 as u64);
     let f = t.fds.get(fd)?;
     match req {
@@ -274,7 +272,7 @@ pub(super) fn ioctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
 }
 
-pub(super) fn getcwd(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn getcwd(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let mut cwd = t.cwd.clone();
     cwd.push(0);
     if (a[1] as usize) < cwd.len() {
@@ -284,7 +282,7 @@ pub(super) fn getcwd(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(cwd.len() as i64)
 }
 
-pub(super) fn chdir(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn chdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let p = t.mm.copy_in_cstr(a[0], PATH_MAX - 1)?;
     let found = k.vfs.lookup(&t.cwd, &p, true)?;
     k.vfs.release(found.handle);
@@ -295,7 +293,7 @@ pub(super) fn chdir(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-fn do_readlink(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
+fn do_readlink(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, buf: u64, size: u64) -> SysResult {
     if size as i64 <= 0 {
         return Err(Errno::EINVAL.into());
     }
@@ -318,15 +316,15 @@ fn do_readlink(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, buf: u64, size: 
     Ok(n as i64)
 }
 
-pub(super) fn readlink(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn readlink(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_readlink(k, t, libc::AT_FDCWD, a[0], a[1], a[2])
 }
 
-pub(super) fn readlinkat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn readlinkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_readlink(k, t, int(a[0]), a[1], a[2], a[3])
 }
 
-fn do_access(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> SysResult {
+fn do_access(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, mode: i32, flags: i32) -> SysResult {
     if mode & !(libc::R_OK | libc::W_OK | libc::X_OK) != 0
         || flags & !(libc::AT_EACCESS | libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0
     {
@@ -347,15 +345,15 @@ fn do_access(k: &Kernel, t: &mut Task, dirfd: i32, path: u64, mode: i32, flags: 
     Ok(0)
 }
 
-pub(super) fn access(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn access(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_access(k, t, libc::AT_FDCWD, a[0], int(a[1]), 0)
 }
 
-pub(super) fn faccessat(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn faccessat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_access(k, t, int(a[0]), a[1], int(a[2]), int(a[3]))
 }
 
-pub(super) fn getdents64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn getdents64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f: Arc<OpenFile> = t.fds.get(int(a[0]))?;
     let count = (a[2] as usize).min(MAX_RW);
     let mut buf = vec![0u8; count];
@@ -364,4 +362,41 @@ pub(super) fn getdents64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let n = Errno::result(r)? as usize;
     t.mm.copy_out(a[1], &buf[..n])?;
     Ok(n as i64)
+}
+
+fn do_pipe(t: &mut Task, fds_addr: u64, flags: i32) -> SysResult {
+    if flags & !(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_DIRECT) != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    // A host pipe gives Linux's pipe semantics exactly (capacity, PIPE_BUF
+    // atomicity, EPIPE); the Sentry reads and writes it for the tasks.
+    let host = nix::fcntl::OFlag::from_bits_truncate((flags & (libc::O_NONBLOCK | libc::O_DIRECT)) | libc::O_CLOEXEC);
+    let (r, w) = nix::unistd::pipe2(host)?;
+    let status = flags & libc::O_NONBLOCK;
+    let cloexec = flags & libc::O_CLOEXEC != 0;
+    let rfd = t.fds.insert(OpenFile::new(r, b"pipe:".to_vec(), libc::O_RDONLY | status), cloexec, 0)?;
+    let wfd = match t.fds.insert(OpenFile::new(w, b"pipe:".to_vec(), libc::O_WRONLY | status), cloexec, 0) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = t.fds.remove(rfd);
+            return Err(e.into());
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&rfd.to_le_bytes());
+    out[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = t.mm.copy_out(fds_addr, &out) {
+        let _ = t.fds.remove(rfd);
+        let _ = t.fds.remove(wfd);
+        return Err(e.into());
+    }
+    Ok(0)
+}
+
+pub(super) fn pipe(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_pipe(t, a[0], 0)
+}
+
+pub(super) fn pipe2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_pipe(t, a[0], int(a[1]))
 }

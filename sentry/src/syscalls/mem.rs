@@ -3,14 +3,14 @@
 use nix::errno::Errno;
 
 use super::{SysResult, int};
-use crate::kernel::{Kernel, Task};
+use crate::kernel::{KernelRef, Task};
 use crate::mm::vma::Backing;
 
-pub(super) fn brk(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn brk(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(t.mm.brk(a[0]).map_err(|p| super::SysError::Fatal(p.into()))? as i64)
 }
 
-pub(super) fn mmap(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn mmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], int(a[2]), int(a[3]), int(a[4]), a[5]);
     if prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC) != 0 {
         return Err(Errno::EINVAL.into());
@@ -54,12 +54,12 @@ pub(super) fn mmap(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(t.mm.map_copy(addr, len, prot, flags, &data, backing)? as i64)
 }
 
-pub(super) fn munmap(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn munmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.mm.munmap(a[0], a[1])?;
     Ok(0)
 }
 
-pub(super) fn mprotect(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn mprotect(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let prot = int(a[2]);
     if prot & !(libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | libc::PROT_GROWSDOWN | libc::PROT_GROWSUP) != 0 {
         return Err(Errno::EINVAL.into());

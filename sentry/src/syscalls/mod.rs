@@ -8,6 +8,7 @@ mod fs;
 mod mem;
 mod poll;
 mod proc;
+mod process;
 mod signal;
 mod time;
 
@@ -17,7 +18,7 @@ use std::time::Instant;
 use nix::errno::Errno;
 
 use crate::arch::SyscallArgs;
-use crate::kernel::{Kernel, KernelError, Task};
+use crate::kernel::{KernelError, KernelRef, Task};
 use crate::mm::MmError;
 
 /// A handler's failure: an errno for the application, or the end of the
@@ -64,7 +65,7 @@ impl From<crate::kernel::exec::ExecError> for SysError {
 pub type SysResult = Result<i64, SysError>;
 
 /// Handler arguments: the kernel, the calling task, the six raw arguments.
-type Handler = fn(&Kernel, &mut Task, &[u64; 6]) -> SysResult;
+type Handler = fn(&KernelRef, &mut Task, &[u64; 6]) -> SysResult;
 
 /// The handler of system call `nr`, if moat implements it.
 #[allow(non_upper_case_globals)] // libc's SYS_* names
@@ -108,7 +109,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_execve => proc::execve,
         SYS_getpid => proc::getpid,
         SYS_gettid => proc::getpid,
-        SYS_getppid => proc::getppid,
+        SYS_getppid => process::getppid,
         SYS_getuid | SYS_geteuid => proc::getuid,
         SYS_getgid | SYS_getegid => proc::getgid,
         SYS_set_tid_address => proc::set_tid_address,
@@ -124,6 +125,26 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_rt_sigaction => signal::rt_sigaction,
         SYS_rt_sigprocmask => signal::rt_sigprocmask,
         SYS_poll => poll::poll,
+        SYS_fork => process::fork,
+        SYS_vfork => process::vfork,
+        SYS_clone => process::clone,
+        SYS_wait4 => process::wait4,
+        SYS_waitid => process::waitid,
+        SYS_getpgid => process::getpgid,
+        SYS_getpgrp => process::getpgrp,
+        SYS_getsid => process::getsid,
+        SYS_setpgid => process::setpgid,
+        SYS_setsid => process::setsid,
+        SYS_kill => signal::kill,
+        SYS_tgkill => signal::tgkill,
+        SYS_tkill => signal::tkill,
+        SYS_rt_sigreturn => signal::rt_sigreturn,
+        SYS_rt_sigsuspend => signal::rt_sigsuspend,
+        SYS_rt_sigpending => signal::rt_sigpending,
+        SYS_pause => signal::pause,
+        SYS_sigaltstack => signal::sigaltstack,
+        SYS_pipe => fs::pipe,
+        SYS_pipe2 => fs::pipe2,
         SYS_ppoll => poll::ppoll,
         SYS_clock_gettime => time::clock_gettime,
         SYS_clock_getres => time::clock_getres,
@@ -155,7 +176,7 @@ pub fn name(nr: u64) -> String {
 const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 
 /// Runs the system call `call` of `task` and returns the raw value for rax.
-pub fn dispatch(kernel: &Kernel, task: &mut Task, call: &SyscallArgs) -> Result<i64, KernelError> {
+pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Result<i64, KernelError> {
     let started = kernel.strace.then(Instant::now);
     let found = if call.nr & X32_SYSCALL_BIT != 0 { None } else { handler(call.nr) };
     let result = match found {

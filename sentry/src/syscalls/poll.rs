@@ -6,7 +6,7 @@ use std::os::fd::AsRawFd;
 use nix::errno::Errno;
 
 use super::{SysResult, int};
-use crate::kernel::{Kernel, Task};
+use crate::kernel::{KernelRef, Task};
 
 /// Polls `nfds` entries at `addr`; `timeout_ms` < 0 waits for ever.
 fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
@@ -54,11 +54,11 @@ fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
     Ok(count as i64)
 }
 
-pub(super) fn poll(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn poll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_poll(t, a[0], a[1], int(a[2]))
 }
 
-pub(super) fn ppoll(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn ppoll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let timeout = if a[2] == 0 {
         -1
     } else {

@@ -3,7 +3,7 @@
 use nix::errno::Errno;
 
 use super::{SysResult, int};
-use crate::kernel::{ExitStatus, Kernel, Task, exec};
+use crate::kernel::{ExitStatus, KernelRef, Task, exec};
 use crate::loader::{MAX_ARG_STRLEN, MAX_ARGS_BYTES};
 use crate::vfs::PATH_MAX;
 
@@ -11,12 +11,12 @@ use crate::vfs::PATH_MAX;
 /// form programs parse (a Linux version they accept, then the name).
 pub const RELEASE: &str = "6.1.0-moat";
 
-pub(super) fn exit(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn exit(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     // One thread per process so far: exit ends the process.
     exit_group(k, t, a)
 }
 
-pub(super) fn exit_group(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn exit_group(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.exit = Some(ExitStatus::Code(int(a[0]) & 0xff));
     Ok(0)
 }
@@ -46,7 +46,7 @@ fn string_array(t: &Task, mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
     }
 }
 
-pub(super) fn execve(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn execve(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let path = t.mm.copy_in_cstr(a[0], PATH_MAX - 1)?;
     let argv = string_array(t, a[1])?;
     let envp = string_array(t, a[2])?;
@@ -57,29 +57,24 @@ pub(super) fn execve(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn getpid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+pub(super) fn getpid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     Ok(t.tid as i64)
 }
 
-pub(super) fn getppid(_k: &Kernel, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
-    // The sandbox's init has no parent inside the sandbox.
-    Ok(0)
-}
-
-pub(super) fn getuid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+pub(super) fn getuid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     Ok(t.creds.uid as i64)
 }
 
-pub(super) fn getgid(_k: &Kernel, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+pub(super) fn getgid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     Ok(t.creds.gid as i64)
 }
 
-pub(super) fn set_tid_address(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn set_tid_address(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.clear_child_tid = a[0];
     Ok(t.tid as i64)
 }
 
-pub(super) fn arch_prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn arch_prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     const ARCH_SET_GS: i32 = 0x1001;
     const ARCH_SET_FS: i32 = 0x1002;
     const ARCH_GET_FS: i32 = 0x1003;
@@ -105,7 +100,7 @@ pub(super) fn arch_prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
 }
 
-pub(super) fn prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     match int(a[0]) {
         libc::PR_SET_NAME => {
             // Linux copies at most 16 bytes and keeps 15.
@@ -132,7 +127,7 @@ pub(super) fn prctl(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
 }
 
-pub(super) fn uname(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn uname(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let fields: [&[u8]; 6] = [b"Linux", &k.hostname, RELEASE.as_bytes(), b"#1 SMP moat", b"x86_64", b"(none)"];
     let mut buf = [0u8; 6 * 65];
     for (i, f) in fields.iter().enumerate() {
@@ -143,7 +138,7 @@ pub(super) fn uname(k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn getrandom(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn getrandom(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let flags = int(a[2]) as u32;
     let known = libc::GRND_NONBLOCK | libc::GRND_RANDOM | libc::GRND_INSECURE;
     if flags & !known != 0
@@ -159,13 +154,13 @@ pub(super) fn getrandom(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(n as i64)
 }
 
-pub(super) fn umask(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn umask(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let old = t.umask;
     t.umask = a[0] as u32 & 0o777;
     Ok(old as i64)
 }
 
-pub(super) fn sched_yield(_k: &Kernel, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
+pub(super) fn sched_yield(_k: &KernelRef, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
     std::thread::yield_now();
     Ok(0)
 }
@@ -192,7 +187,7 @@ fn apply_rlimit(t: &mut Task, res: u32, new: crate::kernel::rlimits::Rlimit) -> 
     Ok(())
 }
 
-pub(super) fn prlimit64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn prlimit64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (pid, res, new, old) = (int(a[0]), a[1] as u32, a[2], a[3]);
     if pid != 0 && pid != t.tid {
         return Err(Errno::ESRCH.into());
@@ -208,13 +203,13 @@ pub(super) fn prlimit64(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn getrlimit(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn getrlimit(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let l = t.rlimits.get(a[0] as u32)?;
     t.mm.copy_out(a[1], &rlimit_bytes(l))?;
     Ok(0)
 }
 
-pub(super) fn setrlimit(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setrlimit(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let res = a[0] as u32;
     t.rlimits.get(res)?;
     let n = read_rlimit(t, a[1])?;

@@ -1,15 +1,17 @@
-//! Signal calls. Actions and masks are kept exactly; delivery is the next
-//! step (see `kernel::signals`).
+//! Signal calls: actions, masks, sending, waiting, frames.
 
 use nix::errno::Errno;
 
-use super::{SysResult, int};
-use crate::kernel::signals::SigAction;
-use crate::kernel::{Kernel, Task};
+use super::{SysError, SysResult, int};
+use crate::kernel::process::ProcState;
+use crate::kernel::signal_frame::{self, FrameError};
+use crate::kernel::signals::{AltStack, SigAction};
+use crate::kernel::sigqueue::SigInfo;
+use crate::kernel::{KernelRef, Task};
 
 const SIGSET_SIZE: u64 = 8;
 
-pub(super) fn rt_sigaction(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn rt_sigaction(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (sig, act, oact) = (int(a[0]), a[1], a[2]);
     if a[3] != SIGSET_SIZE {
         return Err(Errno::EINVAL.into());
@@ -25,7 +27,7 @@ pub(super) fn rt_sigaction(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult
     Ok(0)
 }
 
-pub(super) fn rt_sigprocmask(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn rt_sigprocmask(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (how, set, oset) = (int(a[0]), a[1], a[2]);
     if a[3] != SIGSET_SIZE {
         return Err(Errno::EINVAL.into());
@@ -39,6 +41,148 @@ pub(super) fn rt_sigprocmask(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResu
     };
     if oset != 0 {
         t.mm.copy_out(oset, &old.to_le_bytes())?;
+    }
+    Ok(0)
+}
+
+fn check_signo(sig: i32) -> Result<(), Errno> {
+    if (0..=64).contains(&sig) { Ok(()) } else { Err(Errno::EINVAL) }
+}
+
+/// Sends `sig` from `t` to each pid of `targets`; ESRCH if there are none.
+fn send_to(k: &KernelRef, t: &Task, targets: Vec<i32>, info: SigInfo) -> SysResult {
+    if targets.is_empty() {
+        return Err(Errno::ESRCH.into());
+    }
+    if info.signo == 0 {
+        return Ok(0);
+    }
+    let mut sent = false;
+    let mut err = Errno::ESRCH;
+    for pid in targets {
+        match k.send_signal(pid, SigInfo { pid: t.tid, uid: t.creds.uid, ..info }) {
+            Ok(()) => sent = true,
+            Err(e) => err = e,
+        }
+    }
+    if sent { Ok(0) } else { Err(err.into()) }
+}
+
+pub(super) fn kill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (pid, sig) = (int(a[0]), int(a[1]));
+    check_signo(sig)?;
+    let targets: Vec<i32> = {
+        let procs = k.procs();
+        let alive = |p: i32| procs.get(p).is_some_and(|x| x.state == ProcState::Running);
+        match pid {
+            p if p > 0 => procs.get(p).map(|_| p).into_iter().collect(),
+            -1 => procs.pids().filter(|&p| p != 1 && p != t.tid && alive(p)).collect(),
+            p => {
+                let group = if p == 0 { procs.get(t.tid).map_or(0, |x| x.pgid) } else { -p };
+                procs.pids().filter(|&q| procs.get(q).is_some_and(|x| x.pgid == group) && alive(q)).collect()
+            }
+        }
+    };
+    send_to(k, t, targets, SigInfo::user(sig, 0, 0))
+}
+
+pub(super) fn tgkill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (tgid, tid, sig) = (int(a[0]), int(a[1]), int(a[2]));
+    check_signo(sig)?;
+    if tgid <= 0 || tid <= 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    // One thread per process so far: a thread id is its process's id.
+    let targets = if tgid == tid && k.procs().get(tid).is_some() { vec![tid] } else { vec![] };
+    send_to(k, t, targets, SigInfo { signo: sig, code: libc::SI_TKILL, ..SigInfo::default() })
+}
+
+pub(super) fn tkill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (tid, sig) = (int(a[0]), int(a[1]));
+    check_signo(sig)?;
+    if tid <= 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let targets = if k.procs().get(tid).is_some() { vec![tid] } else { vec![] };
+    send_to(k, t, targets, SigInfo { signo: sig, code: libc::SI_TKILL, ..SigInfo::default() })
+}
+
+pub(super) fn rt_sigreturn(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    match signal_frame::restore(t) {
+        Ok(mask) => {
+            t.signals.set_mask(mask);
+            Ok(t.regs.rax as i64)
+        }
+        Err(FrameError::Platform(p)) => Err(SysError::Fatal(p.into())),
+        Err(FrameError::Bad) => {
+            // A frame that cannot be read back: Linux forces SIGSEGV.
+            t.exit = Some(crate::kernel::ExitStatus::Signal(libc::SIGSEGV));
+            Ok(0)
+        }
+    }
+}
+
+pub(super) fn rt_sigsuspend(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if a[1] != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let raw = t.mm.copy_in(a[0], 8)?;
+    let mask = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?);
+    t.saved_mask = Some(t.signals.mask());
+    t.signals.set_mask(mask);
+    t.queue.wait_unblocked(t.signals.mask());
+    // The handler's frame restores the old mask; without one, delivery does.
+    Err(Errno::EINTR.into())
+}
+
+pub(super) fn pause(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    t.queue.wait_unblocked(t.signals.mask());
+    Err(Errno::EINTR.into())
+}
+
+pub(super) fn rt_sigpending(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if a[1] > SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let set = t.queue.lock().set() & t.signals.mask();
+    t.mm.copy_out(a[0], &set.to_le_bytes()[..a[1] as usize])?;
+    Ok(0)
+}
+
+/// `MINSIGSTKSZ` of x86-64.
+const MINSIGSTKSZ: u64 = 2048;
+
+pub(super) fn sigaltstack(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (ss, old) = (a[0], a[1]);
+    let on = t.altstack.contains(t.regs.rsp);
+    let current = t.altstack;
+    if ss != 0 {
+        let b = t.mm.copy_in(ss, 24)?;
+        let sp = u64::from_le_bytes(b[0..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let flags = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
+        let size = u64::from_le_bytes(b[16..24].try_into().map_err(|_| Errno::EFAULT)?);
+        if on {
+            return Err(Errno::EPERM.into());
+        }
+        let mode = flags & !(1 << 31); // SS_AUTODISARM is accepted
+        t.altstack = match mode {
+            libc::SS_DISABLE => AltStack::default(),
+            0 | libc::SS_ONSTACK => {
+                if size < MINSIGSTKSZ {
+                    return Err(Errno::ENOMEM.into());
+                }
+                AltStack { sp, size, flags: 0 }
+            }
+            _ => return Err(Errno::EINVAL.into()),
+        };
+    }
+    if old != 0 {
+        let mut b = [0u8; 24];
+        let flags = if on { libc::SS_ONSTACK } else { current.flags };
+        b[0..8].copy_from_slice(&current.sp.to_le_bytes());
+        b[8..12].copy_from_slice(&flags.to_le_bytes());
+        b[16..24].copy_from_slice(&current.size.to_le_bytes());
+        t.mm.copy_out(old, &b)?;
     }
     Ok(0)
 }

@@ -3,7 +3,7 @@
 use nix::errno::Errno;
 
 use super::{SysResult, int};
-use crate::kernel::{Kernel, Task};
+use crate::kernel::{KernelRef, Task};
 
 fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
     match id {
@@ -43,13 +43,13 @@ fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
     Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
 }
 
-pub(super) fn clock_gettime(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn clock_gettime(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let ts = now(clock_id(int(a[0]))?)?;
     t.mm.copy_out(a[1], &timespec_bytes(&ts))?;
     Ok(0)
 }
 
-pub(super) fn clock_getres(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn clock_getres(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let id = clock_id(int(a[0]))?;
     if a[1] != 0 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
@@ -60,7 +60,7 @@ pub(super) fn clock_getres(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult
     Ok(0)
 }
 
-pub(super) fn gettimeofday(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn gettimeofday(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if a[0] != 0 {
         let ts = now(libc::CLOCK_REALTIME)?;
         let usec = ts.tv_nsec / 1000;
@@ -76,7 +76,7 @@ pub(super) fn gettimeofday(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult
     Ok(0)
 }
 
-pub(super) fn time(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn time(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let secs = now(libc::CLOCK_REALTIME)?.tv_sec;
     if a[0] != 0 {
         t.mm.copy_out(a[0], &secs.to_le_bytes())?;
@@ -93,13 +93,13 @@ fn sleep(id: libc::clockid_t, req: &libc::timespec, absolute: bool) -> Result<()
     if r == 0 { Ok(()) } else { Err(Errno::from_raw(r)) }
 }
 
-pub(super) fn nanosleep(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let req = read_timespec(t, a[0])?;
     sleep(libc::CLOCK_MONOTONIC, &req, false)?;
     Ok(0)
 }
 
-pub(super) fn clock_nanosleep(_k: &Kernel, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn clock_nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let id = clock_id(int(a[0]))?;
     let flags = int(a[1]);
     if flags & !libc::TIMER_ABSTIME != 0 {

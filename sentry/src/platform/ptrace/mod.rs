@@ -45,6 +45,11 @@ pub enum PlatformError {
     },
 }
 
+/// `NT_X86_XSTATE`: the XSAVE register set.
+const NT_X86_XSTATE: libc::c_int = 0x202;
+/// Room for the largest XSAVE image (AMX makes it about 11 KiB).
+const XSTATE_MAX: usize = 16 * 1024;
+
 /// `AUDIT_ARCH_X86_64`: the 64-bit system call ABI.
 const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
@@ -96,6 +101,45 @@ impl StubProcess {
         sp.template = ptrace::getregs(pid).map_err(|e| sp.host("get registers", e))?;
         sp.pin()?;
         sp.clear()?;
+        Ok(sp)
+    }
+
+    /// Forks this stub (the application's `fork`): the host copies the
+    /// address space copy-on-write. The new stub's host parent is the
+    /// Sentry (CLONE_PARENT), so it outlives this stub; it stops itself and
+    /// waits for [`StubProcess::adopt`] on the thread that will drive it.
+    pub fn fork(&mut self) -> Result<Pid, PlatformError> {
+        let mut r = self.template;
+        r.rip = self.stub + stub::FORK_OFFSET;
+        arch::set_syscall(&mut r, libc::SYS_clone, [libc::CLONE_PARENT as u64, 0, 0, 0, 0, 0]);
+        ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
+        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+        match self.wait()? {
+            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
+            other => return Err(self.unexpected(other)),
+        }
+        let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
+        match arch::syscall_result(after.rax) {
+            Ok(pid) => Ok(Pid::from_raw(pid as i32)),
+            Err(e) => Err(self.host("fork stub", Errno::from_raw(e))),
+        }
+    }
+
+    /// Takes over a stub made by [`StubProcess::fork`], from the thread
+    /// that will drive it, and pins both to this CPU.
+    pub fn adopt(pid: Pid) -> Result<Self, PlatformError> {
+        let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
+        let mut sp = StubProcess { pid, stub, template: zero_regs() };
+        let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
+        ptrace::seize(pid, opts).map_err(|e| sp.host("seize stub", e))?;
+        ptrace::interrupt(pid).map_err(|e| sp.host("interrupt stub", e))?;
+        // The stub spins in the stub page; the interrupt stops it there.
+        match sp.wait()? {
+            WaitStatus::PtraceEvent(..) => {}
+            other => return Err(sp.unexpected(other)),
+        }
+        sp.template = ptrace::getregs(pid).map_err(|e| sp.host("get registers", e))?;
+        sp.pin()?;
         Ok(sp)
     }
 
@@ -188,11 +232,38 @@ impl StubProcess {
             WaitStatus::Stopped(_, _) => {
                 Event::Signal(ptrace::getsiginfo(self.pid).map_err(|e| self.host("get siginfo", e))?)
             }
+            // A ptrace event stop (a group stop from outside) is not the
+            // application's; it resumes at the next switch.
+            WaitStatus::PtraceEvent(..) => Event::Signal(zero_siginfo()),
             WaitStatus::Exited(..) | WaitStatus::Signaled(..) => return Ok(Event::Gone(format!("{status:?}"))),
             other => return Err(self.unexpected(other)),
         };
         *regs = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
         Ok(event)
+    }
+
+    /// The thread's FPU, SSE and AVX state in XSAVE layout (as a signal
+    /// frame holds it). nix offers only fixed-size register sets, hence the
+    /// raw call with an iovec.
+    pub fn get_xstate(&self) -> Result<Vec<u8>, PlatformError> {
+        let mut buf = vec![0u8; XSTATE_MAX];
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        // SAFETY: the kernel writes at most iov_len bytes into buf and sets
+        // iov_len to what it wrote.
+        let r = unsafe { libc::ptrace(libc::PTRACE_GETREGSET, self.pid.as_raw(), NT_X86_XSTATE, &mut iov) };
+        Errno::result(r).map_err(|e| self.host("get xstate", e))?;
+        buf.truncate(iov.iov_len);
+        Ok(buf)
+    }
+
+    /// Loads XSAVE-layout state; EINVAL for a malformed image (the caller
+    /// treats that as a bad signal frame).
+    pub fn set_xstate(&self, state: &[u8]) -> Result<(), Errno> {
+        let mut copy = state.to_vec();
+        let mut iov = libc::iovec { iov_base: copy.as_mut_ptr().cast(), iov_len: copy.len() };
+        // SAFETY: the kernel reads at most iov_len bytes from copy.
+        let r = unsafe { libc::ptrace(libc::PTRACE_SETREGSET, self.pid.as_raw(), NT_X86_XSTATE, &mut iov) };
+        Errno::result(r).map(drop)
     }
 
     /// The ABI of the system call the stub is stopped at. nix's
@@ -284,6 +355,11 @@ fn stub_child() -> ! {
     }
 }
 
+fn zero_siginfo() -> libc::siginfo_t {
+    // SAFETY: siginfo_t is plain integers; all-zero is valid (signo 0).
+    unsafe { std::mem::zeroed() }
+}
+
 fn zero_regs() -> Regs {
     // SAFETY: user_regs_struct is plain integers; all-zero is valid.
     unsafe { std::mem::zeroed() }
@@ -344,6 +420,33 @@ mod tests {
         let mut regs = s.initial_regs(addr, 0);
         let ev = s.switch(&mut regs).unwrap();
         assert!(matches!(ev, Event::ForeignSyscall), "{ev:?}");
+    }
+
+    #[test]
+    fn forked_stub_copies_memory_and_runs_on_another_thread() {
+        let mut s = StubProcess::spawn().unwrap();
+        let flags = (libc::MAP_PRIVATE | libc::MAP_ANONYMOUS) as u64;
+        let addr = arch::syscall_result(s.inject(libc::SYS_mmap, [0, 4096, 3, flags, u64::MAX, 0]).unwrap()).unwrap();
+        let write = |pid: Pid, data: &[u8]| {
+            let local = [std::io::IoSlice::new(data)];
+            let remote = [nix::sys::uio::RemoteIoVec { base: addr as usize, len: data.len() }];
+            nix::sys::uio::process_vm_writev(pid, &local, &remote).unwrap();
+        };
+        write(s.pid(), b"parent");
+        let child = s.fork().unwrap();
+        write(s.pid(), b"PARENT");
+        let got = std::thread::spawn(move || {
+            let mut c = StubProcess::adopt(child).unwrap();
+            let mut buf = [0u8; 6];
+            let remote = [nix::sys::uio::RemoteIoVec { base: addr as usize, len: 6 }];
+            nix::sys::uio::process_vm_readv(c.pid(), &mut [std::io::IoSliceMut::new(&mut buf)], &remote).unwrap();
+            let pid = c.inject(libc::SYS_getpid, [0; 6]).unwrap();
+            (buf, pid as i32 == c.pid().as_raw())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(&got.0, b"parent", "the child has its own copy");
+        assert!(got.1, "injection works in the adopted stub");
     }
 
     #[test]

@@ -8,8 +8,9 @@ use nix::errno::Errno;
 
 /// Offset of `syscall; int3`: runs one injected call, then traps back.
 pub const SYSCALL_OFFSET: u64 = 0;
-/// Offset of the fork path: `syscall`, and in the child (rax == 0) stop
-/// itself with SIGSTOP so that a Sentry thread can attach; the parent traps.
+/// Offset of the fork path: `syscall`; the parent traps, the child (rax
+/// == 0) spins until a Sentry thread seizes and interrupts it. A spin, not
+/// a self-SIGSTOP, so no signal of its own can arrive after adoption.
 pub const FORK_OFFSET: u64 = 16;
 /// Offset of eight zero bytes (an empty signal set for injected calls).
 pub const ZERO_OFFSET: u64 = 64;
@@ -27,13 +28,7 @@ const CODE: &[(u64, &[u8])] = &[
         0x48, 0x85, 0xc0,             // test rax, rax
         0x74, 0x01,                   // jz child
         0xcc,                         // int3            (parent)
-        0xb8, 0x27, 0x00, 0x00, 0x00, // child: mov eax, SYS_getpid
-        0x0f, 0x05,                   // syscall
-        0x48, 0x89, 0xc7,             // mov rdi, rax
-        0xbe, 0x13, 0x00, 0x00, 0x00, // mov esi, SIGSTOP
-        0xb8, 0x3e, 0x00, 0x00, 0x00, // mov eax, SYS_kill
-        0x0f, 0x05,                   // syscall
-        0xcc,                         // int3
+        0xeb, 0xfe,                   // child: jmp .    (until adopted)
     ]),
 ];
 

@@ -1,0 +1,183 @@
+//! fork, vfork and process-style clone: a new task on a new Sentry thread,
+//! driving a stub forked from the parent's (the host copies the memory
+//! copy-on-write).
+
+use std::sync::mpsc;
+
+use nix::errno::Errno;
+
+use super::{KernelError, KernelRef, Task};
+use crate::mm::AddressSpace;
+use crate::platform::ptrace::StubProcess;
+
+/// Clone flags a process-style clone may carry (threads come later).
+const PROCESS_FLAGS: u64 = (libc::CLONE_CHILD_SETTID
+    | libc::CLONE_CHILD_CLEARTID
+    | libc::CLONE_PARENT_SETTID
+    | libc::CLONE_VFORK
+    | libc::CLONE_VM
+    | libc::CSIGNAL) as u64;
+
+/// What a process-style clone asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CloneArgs {
+    /// `clone` flags (with the exit signal in the low byte).
+    pub flags: u64,
+    /// Where CLONE_PARENT_SETTID writes the child's pid (parent memory).
+    pub parent_tid: u64,
+    /// Where CLONE_CHILD_SETTID writes it and CLONE_CHILD_CLEARTID clears
+    /// it (child memory).
+    pub child_tid: u64,
+    /// The child's stack pointer (0: the parent's).
+    pub stack: u64,
+}
+
+/// Why clone failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ForkError {
+    /// Returned to the caller.
+    #[error("{0}")]
+    Errno(#[from] Errno),
+    /// Ends the sandbox.
+    #[error(transparent)]
+    Fatal(#[from] KernelError),
+}
+
+/// Creates a child process of `parent` and returns its pid. With
+/// CLONE_VFORK the parent waits until the child execs or exits.
+pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Result<i32, ForkError> {
+    let vm_vfork = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
+    if args.flags & !PROCESS_FLAGS != 0
+        || (args.flags & libc::CLONE_VM as u64 != 0 && args.flags & vm_vfork != vm_vfork)
+    {
+        // Threads (CLONE_THREAD, CLONE_SIGHAND, a shared VM without vfork)
+        // come with the glibc workloads issue.
+        return Err(Errno::EINVAL.into());
+    }
+    let pid = k.procs().add_child(parent.tid)?;
+    let stub_pid = match parent.mm.stub().fork() {
+        Ok(p) => p,
+        Err(e) => {
+            k.procs().discard(pid);
+            return Err(KernelError::from(e).into());
+        }
+    };
+    let mut regs = parent.regs;
+    regs.rax = 0;
+    if args.stack != 0 {
+        regs.rsp = args.stack;
+    }
+    let (vmas, brk_start, brk) = parent.mm.fork_state();
+    let settid = args.flags & libc::CLONE_CHILD_SETTID as u64 != 0;
+    let seed = Seed {
+        tid: pid,
+        regs,
+        fds: parent.fds.clone(),
+        creds: parent.creds,
+        cwd: parent.cwd.clone(),
+        exe: parent.exe.clone(),
+        comm: parent.comm.clone(),
+        umask: parent.umask,
+        signals: parent.signals.clone(),
+        rlimits: parent.rlimits.clone(),
+        altstack: parent.altstack,
+        clear_child_tid: if args.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 { args.child_tid } else { 0 },
+        set_child_tid: settid.then_some(args.child_tid),
+    };
+    let (started_tx, started_rx) = mpsc::channel();
+    let (vfork_tx, vfork_rx) = mpsc::channel();
+    let vfork = args.flags & libc::CLONE_VFORK as u64 != 0;
+    let kc = k.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("task-{pid}"))
+        .spawn(move || child_main(kc, seed, stub_pid, vmas, brk_start, brk, started_tx, vfork.then_some(vfork_tx)));
+    let ok = spawned.is_ok() && matches!(started_rx.recv(), Ok(true));
+    if !ok {
+        k.procs().discard(pid);
+        return Err(Errno::EAGAIN.into());
+    }
+    if args.flags & libc::CLONE_PARENT_SETTID as u64 != 0 {
+        // As Linux, a bad pointer here is ignored; the child exists.
+        let _ = parent.mm.copy_out(args.parent_tid, &pid.to_le_bytes());
+    }
+    if vfork {
+        // Wakes when the child execs or exits (its sender drops).
+        let _ = vfork_rx.recv();
+    }
+    Ok(pid)
+}
+
+/// What a child task starts from.
+struct Seed {
+    tid: i32,
+    regs: crate::arch::Regs,
+    fds: super::fd_table::FdTable,
+    creds: super::Creds,
+    cwd: Vec<u8>,
+    exe: Vec<u8>,
+    comm: Vec<u8>,
+    umask: u32,
+    signals: super::signals::SignalState,
+    rlimits: super::rlimits::Rlimits,
+    altstack: super::signals::AltStack,
+    clear_child_tid: u64,
+    set_child_tid: Option<u64>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn child_main(
+    k: KernelRef,
+    seed: Seed,
+    stub_pid: nix::unistd::Pid,
+    vmas: crate::mm::vma::VmaSet,
+    brk_start: u64,
+    brk: u64,
+    started: mpsc::Sender<bool>,
+    vfork_done: Option<mpsc::Sender<()>>,
+) {
+    let stub = match StubProcess::adopt(stub_pid) {
+        Ok(s) => s,
+        Err(e) => {
+            k.log_line(&format!("pid {}: adopt forked stub: {e}", seed.tid));
+            let _ = nix::sys::signal::kill(stub_pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = started.send(false);
+            return;
+        }
+    };
+    let mut task = Task {
+        tid: seed.tid,
+        mm: AddressSpace::from_fork(stub, vmas, brk_start, brk),
+        regs: seed.regs,
+        fds: seed.fds,
+        creds: seed.creds,
+        cwd: seed.cwd,
+        exe: seed.exe,
+        comm: seed.comm,
+        umask: seed.umask,
+        clear_child_tid: seed.clear_child_tid,
+        signals: seed.signals,
+        rlimits: seed.rlimits,
+        queue: k.register(seed.tid),
+        altstack: seed.altstack,
+        saved_mask: None,
+        vfork_done,
+        exit: None,
+    };
+    task.queue.set_stub(task.mm.stub_pid());
+    if let Some(at) = seed.set_child_tid {
+        let _ = task.mm.copy_out(at, &task.tid.to_le_bytes());
+    }
+    let _ = started.send(true);
+    let status = match super::run(&k, &mut task) {
+        Ok(s) => s,
+        Err(e) => {
+            // The stub died under the Sentry: this process is gone.
+            k.log_line(&format!("pid {}: {e}", task.tid));
+            super::ExitStatus::Signal(libc::SIGKILL)
+        }
+    };
+    let tid = task.tid;
+    // Close its files and kill its stub before its parent can see it gone.
+    drop(task);
+    k.task_exited(tid, status);
+}

@@ -1,0 +1,221 @@
+//! The sandbox's PID namespace: processes, their parents, process groups,
+//! sessions, zombies and wait.
+
+use std::collections::BTreeMap;
+
+use nix::errno::Errno;
+
+use super::ExitStatus;
+
+/// Highest pid handed out (Linux's default `pid_max`), then pids wrap.
+pub const PID_MAX: i32 = 4_194_304;
+
+/// Whether a process runs or waits to be reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcState {
+    /// Alive.
+    Running,
+    /// Exited; its parent has not waited for it yet.
+    Zombie(ExitStatus),
+}
+
+/// One process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Proc {
+    /// Parent pid (0 for init).
+    pub ppid: i32,
+    /// Process group.
+    pub pgid: i32,
+    /// Session.
+    pub sid: i32,
+    /// Alive or zombie.
+    pub state: ProcState,
+}
+
+/// Which children a wait is for, as wait4's pid argument says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitFor {
+    /// Any child (-1).
+    Any,
+    /// This child (> 0).
+    Pid(i32),
+    /// Any child in this process group (0: the caller's, < -1: -pid).
+    Group(i32),
+}
+
+/// What a wait found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitOutcome {
+    /// This child exited, and was reaped unless the caller asked not to.
+    Exited(i32, ExitStatus),
+    /// Matching children exist but none has exited.
+    NotYet,
+}
+
+/// All processes of the sandbox.
+#[derive(Debug)]
+pub struct ProcessTable {
+    procs: BTreeMap<i32, Proc>,
+    last_pid: i32,
+}
+
+impl ProcessTable {
+    /// A table holding only init (pid 1), leader of its own group and
+    /// session.
+    pub fn with_init() -> Self {
+        let mut procs = BTreeMap::new();
+        procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running });
+        ProcessTable { procs, last_pid: 1 }
+    }
+
+    /// The process `pid`.
+    pub fn get(&self, pid: i32) -> Option<&Proc> {
+        self.procs.get(&pid)
+    }
+
+    /// Pids of all processes, alive or zombie.
+    pub fn pids(&self) -> impl Iterator<Item = i32> + '_ {
+        self.procs.keys().copied()
+    }
+
+    /// Adds a child of `parent`, in its group and session; returns its pid.
+    pub fn add_child(&mut self, parent: i32) -> Result<i32, Errno> {
+        let p = *self.procs.get(&parent).ok_or(Errno::ESRCH)?;
+        let mut pid = self.last_pid;
+        for _ in 0..PID_MAX {
+            pid = if pid >= PID_MAX { 2 } else { pid + 1 };
+            if !self.procs.contains_key(&pid) && !self.procs.values().any(|q| q.pgid == pid || q.sid == pid) {
+                self.last_pid = pid;
+                self.procs.insert(pid, Proc { ppid: parent, pgid: p.pgid, sid: p.sid, state: ProcState::Running });
+                return Ok(pid);
+            }
+        }
+        Err(Errno::EAGAIN)
+    }
+
+    /// Forgets a child that never ran (its creation failed).
+    pub fn discard(&mut self, pid: i32) {
+        self.procs.remove(&pid);
+    }
+
+    /// Marks `pid` exited. Its children go to init, as orphans do.
+    pub fn exit(&mut self, pid: i32, status: ExitStatus) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.state = ProcState::Zombie(status);
+        }
+        for p in self.procs.values_mut() {
+            if p.ppid == pid {
+                p.ppid = 1;
+            }
+        }
+    }
+
+    fn matches(&self, parent: i32, sel: WaitFor, pid: i32, p: &Proc) -> bool {
+        if p.ppid != parent {
+            return false;
+        }
+        match sel {
+            WaitFor::Any => true,
+            WaitFor::Pid(x) => x == pid,
+            WaitFor::Group(0) => self.procs.get(&parent).is_some_and(|me| me.pgid == p.pgid),
+            WaitFor::Group(g) => p.pgid == g,
+        }
+    }
+
+    /// wait for a child of `parent`: ECHILD if none matches.
+    pub fn wait(&mut self, parent: i32, sel: WaitFor, reap: bool) -> Result<WaitOutcome, Errno> {
+        let mut any = false;
+        let mut found = None;
+        for (&pid, p) in &self.procs {
+            if !self.matches(parent, sel, pid, p) {
+                continue;
+            }
+            any = true;
+            if let ProcState::Zombie(st) = p.state {
+                found = Some((pid, st));
+                break;
+            }
+        }
+        match found {
+            Some((pid, st)) => {
+                if reap {
+                    self.procs.remove(&pid);
+                }
+                Ok(WaitOutcome::Exited(pid, st))
+            }
+            None if any => Ok(WaitOutcome::NotYet),
+            None => Err(Errno::ECHILD),
+        }
+    }
+
+    /// setpgid(pid, pgid) as called by `caller`.
+    pub fn setpgid(&mut self, caller: i32, pid: i32, pgid: i32) -> Result<(), Errno> {
+        if pgid < 0 {
+            return Err(Errno::EINVAL);
+        }
+        let pid = if pid == 0 { caller } else { pid };
+        let target = *self.procs.get(&pid).ok_or(Errno::ESRCH)?;
+        let me = *self.procs.get(&caller).ok_or(Errno::ESRCH)?;
+        if pid != caller && target.ppid != caller {
+            return Err(Errno::ESRCH);
+        }
+        if target.sid != me.sid || target.sid == pid {
+            // Another session's process, or a session leader.
+            return Err(Errno::EPERM);
+        }
+        let pgid = if pgid == 0 { pid } else { pgid };
+        if pgid != pid && !self.procs.values().any(|p| p.pgid == pgid && p.sid == me.sid) {
+            return Err(Errno::EPERM);
+        }
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.pgid = pgid;
+        }
+        Ok(())
+    }
+
+    /// setsid() as called by `caller`; returns the new session id.
+    pub fn setsid(&mut self, caller: i32) -> Result<i32, Errno> {
+        if self.procs.values().any(|p| p.pgid == caller) {
+            return Err(Errno::EPERM);
+        }
+        let p = self.procs.get_mut(&caller).ok_or(Errno::ESRCH)?;
+        p.sid = caller;
+        p.pgid = caller;
+        Ok(caller)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zombies_are_reaped_once_and_orphans_go_to_init() {
+        let mut t = ProcessTable::with_init();
+        let a = t.add_child(1).unwrap();
+        let b = t.add_child(a).unwrap();
+        assert_eq!(t.wait(1, WaitFor::Any, true), Ok(WaitOutcome::NotYet));
+        assert_eq!(t.wait(a, WaitFor::Pid(1), true), Err(Errno::ECHILD));
+        t.exit(a, ExitStatus::Code(3));
+        assert_eq!(t.get(b).unwrap().ppid, 1);
+        assert_eq!(t.wait(1, WaitFor::Pid(a), false), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
+        assert_eq!(t.wait(1, WaitFor::Pid(a), true), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
+        assert_eq!(t.wait(1, WaitFor::Pid(a), true), Err(Errno::ECHILD));
+    }
+
+    #[test]
+    fn groups_and_sessions() {
+        let mut t = ProcessTable::with_init();
+        let a = t.add_child(1).unwrap();
+        assert_eq!(t.setsid(1), Err(Errno::EPERM), "a group leader cannot");
+        t.setpgid(1, a, 0).unwrap();
+        assert_eq!(t.get(a).unwrap().pgid, a);
+        assert_eq!(t.wait(1, WaitFor::Group(0), true), Err(Errno::ECHILD));
+        assert_eq!(t.wait(1, WaitFor::Group(a), true), Ok(WaitOutcome::NotYet));
+        assert_eq!(t.setsid(a), Err(Errno::EPERM), "leads its group");
+        let b = t.add_child(1).unwrap();
+        assert_eq!(t.setsid(b), Ok(b));
+        assert_eq!(t.setpgid(1, b, 0), Err(Errno::EPERM), "another session");
+        assert_eq!(t.setpgid(1, 999, 0), Err(Errno::ESRCH));
+    }
+}

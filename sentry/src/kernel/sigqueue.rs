@@ -1,0 +1,184 @@
+//! Pending signals of a task, shared with the threads that send to it.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex};
+
+use super::signals::bit;
+
+/// Realtime signals queued at most this many deep per task (beyond, a send
+/// fails with EAGAIN, as with `RLIMIT_SIGPENDING`).
+pub const MAX_QUEUED: usize = 1024;
+
+/// The fields of a `siginfo_t` that moat fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SigInfo {
+    /// Signal number.
+    pub signo: i32,
+    /// `si_code` (SI_USER, SI_TKILL, CLD_EXITED, SEGV_MAPERR, …).
+    pub code: i32,
+    /// Sender's pid (kill) or child's pid (SIGCHLD).
+    pub pid: i32,
+    /// Sender's uid.
+    pub uid: u32,
+    /// Child's exit code or signal (SIGCHLD).
+    pub status: i32,
+    /// Faulting address (SIGSEGV, SIGBUS, …), in the slot of si_addr.
+    pub addr: u64,
+    /// `si_value` (rt_sigqueueinfo), in the slot after pid and uid.
+    pub value: u64,
+}
+
+impl SigInfo {
+    /// A signal sent by `kill` from `pid`.
+    pub fn user(signo: i32, pid: i32, uid: u32) -> Self {
+        SigInfo { signo, code: libc::SI_USER, pid, uid, ..SigInfo::default() }
+    }
+
+    /// Whether this is a fault whose siginfo carries an address.
+    fn is_fault(&self) -> bool {
+        matches!(self.signo, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP)
+            && self.code > 0
+    }
+
+    /// The 128-byte `siginfo_t` of x86-64.
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..4].copy_from_slice(&self.signo.to_le_bytes());
+        b[8..12].copy_from_slice(&self.code.to_le_bytes());
+        if self.is_fault() {
+            b[16..24].copy_from_slice(&self.addr.to_le_bytes());
+        } else {
+            b[16..20].copy_from_slice(&self.pid.to_le_bytes());
+            b[20..24].copy_from_slice(&self.uid.to_le_bytes());
+            if self.signo == libc::SIGCHLD {
+                b[24..28].copy_from_slice(&self.status.to_le_bytes());
+            } else {
+                b[24..32].copy_from_slice(&self.value.to_le_bytes());
+            }
+        }
+        b
+    }
+}
+
+/// Signals waiting for delivery: standard signals at most once each,
+/// realtime ones queued in order.
+#[derive(Debug, Default)]
+pub struct Pending {
+    queue: VecDeque<SigInfo>,
+}
+
+impl Pending {
+    /// The set of pending signals.
+    pub fn set(&self) -> u64 {
+        self.queue.iter().fold(0, |s, i| s | bit(i.signo))
+    }
+
+    /// Queues `info`; false if a realtime signal found the queue full.
+    pub fn push(&mut self, info: SigInfo) -> bool {
+        if info.signo < libc::SIGRTMIN() {
+            if self.set() & bit(info.signo) != 0 {
+                return true;
+            }
+        } else if self.queue.len() >= MAX_QUEUED {
+            return false;
+        }
+        self.queue.push_back(info);
+        true
+    }
+
+    /// Takes the lowest-numbered pending signal not in `blocked` (the
+    /// oldest of its kind), as Linux picks them.
+    pub fn take(&mut self, blocked: u64) -> Option<SigInfo> {
+        let ready = self.set() & !blocked;
+        if ready == 0 {
+            return None;
+        }
+        let signo = ready.trailing_zeros() as i32 + 1;
+        let at = self.queue.iter().position(|i| i.signo == signo)?;
+        self.queue.remove(at)
+    }
+
+    /// Drops every pending instance of `signo`.
+    pub fn discard(&mut self, signo: i32) {
+        self.queue.retain(|i| i.signo != signo);
+    }
+}
+
+/// A task's pending signals and the means to wake it when one arrives.
+#[derive(Debug, Default)]
+pub struct SignalQueue {
+    pending: Mutex<Pending>,
+    arrived: Condvar,
+    /// Host pid of the stub that runs the task: a host signal to it makes a
+    /// running task trap back to the Sentry, which then delivers.
+    stub: std::sync::atomic::AtomicI32,
+}
+
+impl SignalQueue {
+    /// The pending signals, locked.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `info` and wakes the task: from a sleep on this queue, or out
+    /// of application code (a host SIGURG to its stub, which the Sentry
+    /// sees and drops).
+    pub fn send(&self, info: SigInfo) -> bool {
+        let ok = self.lock().push(info);
+        self.arrived.notify_all();
+        let stub = self.stub.load(std::sync::atomic::Ordering::Acquire);
+        if ok && stub > 0 {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stub), nix::sys::signal::Signal::SIGURG);
+        }
+        ok
+    }
+
+    /// Records the stub that now runs the task (at start and at exec).
+    pub fn set_stub(&self, pid: i32) {
+        self.stub.store(pid, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Sleeps until a signal outside `blocked` is pending.
+    pub fn wait_unblocked(&self, blocked: u64) {
+        let mut p = self.lock();
+        while p.set() & !blocked == 0 {
+            p = self.arrived.wait(p).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Whether a signal outside `blocked` is pending.
+    pub fn has_unblocked(&self, blocked: u64) -> bool {
+        self.lock().set() & !blocked != 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_signals_coalesce_and_low_numbers_go_first() {
+        let mut p = Pending::default();
+        assert!(p.push(SigInfo::user(libc::SIGUSR2, 5, 0)));
+        assert!(p.push(SigInfo::user(libc::SIGUSR1, 6, 0)));
+        assert!(p.push(SigInfo::user(libc::SIGUSR1, 7, 0)));
+        let rt = libc::SIGRTMIN();
+        assert!(p.push(SigInfo::user(rt, 1, 0)));
+        assert!(p.push(SigInfo::user(rt, 2, 0)));
+        assert_eq!(p.take(bit(libc::SIGUSR1)).map(|i| i.signo), Some(libc::SIGUSR2));
+        assert_eq!(p.take(0).map(|i| (i.signo, i.pid)), Some((libc::SIGUSR1, 6)));
+        assert_eq!(p.take(0).map(|i| (i.signo, i.pid)), Some((rt, 1)));
+        assert_eq!(p.take(0).map(|i| (i.signo, i.pid)), Some((rt, 2)));
+        assert_eq!(p.take(0), None);
+    }
+
+    #[test]
+    fn siginfo_layout() {
+        let b = SigInfo { signo: 11, code: 1, addr: 0xdead, ..SigInfo::default() }.to_bytes();
+        assert_eq!(&b[16..24], &0xdeadu64.to_le_bytes());
+        let c =
+            SigInfo { signo: libc::SIGCHLD, code: libc::CLD_EXITED, pid: 9, uid: 0, status: 3, ..SigInfo::default() };
+        let b = c.to_bytes();
+        assert_eq!(i32::from_le_bytes(b[24..28].try_into().unwrap()), 3);
+    }
+}

@@ -1,0 +1,149 @@
+//! Process creation, waiting, groups and sessions.
+
+use nix::errno::Errno;
+
+use super::{SysError, SysResult, int};
+use crate::kernel::fork::{self, CloneArgs, ForkError};
+use crate::kernel::process::{WaitFor, WaitOutcome};
+use crate::kernel::{ExitStatus, KernelRef, Task};
+
+impl From<ForkError> for SysError {
+    fn from(e: ForkError) -> Self {
+        match e {
+            ForkError::Errno(e) => SysError::Errno(e),
+            ForkError::Fatal(k) => SysError::Fatal(k),
+        }
+    }
+}
+
+fn do_clone(k: &KernelRef, t: &mut Task, args: CloneArgs) -> SysResult {
+    Ok(fork::clone_process(k, t, args)? as i64)
+}
+
+pub(super) fn fork(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    do_clone(k, t, CloneArgs { flags: libc::SIGCHLD as u64, ..CloneArgs::default() })
+}
+
+pub(super) fn vfork(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    let flags = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
+    do_clone(k, t, CloneArgs { flags, ..CloneArgs::default() })
+}
+
+pub(super) fn clone(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    // x86-64 order: flags, stack, parent_tid, child_tid, tls.
+    do_clone(k, t, CloneArgs { flags: a[0], stack: a[1], parent_tid: a[2], child_tid: a[3] })
+}
+
+/// The wait status word of an exit, as wait4 reports it. moat writes no
+/// core dumps, so the core bit is never set.
+fn status_word(s: ExitStatus) -> i32 {
+    match s {
+        ExitStatus::Code(c) => (c & 0xff) << 8,
+        ExitStatus::Signal(sig) => sig & 0x7f,
+    }
+}
+
+const WAIT_OPTIONS: i32 =
+    libc::WNOHANG | libc::WUNTRACED | libc::WCONTINUED | libc::__WALL | libc::__WCLONE | libc::__WNOTHREAD;
+
+pub(super) fn wait4(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (pid, status, options, rusage) = (int(a[0]), a[1], int(a[2]), a[3]);
+    if options & !WAIT_OPTIONS != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let sel = match pid {
+        -1 => WaitFor::Any,
+        0 => WaitFor::Group(0),
+        p if p > 0 => WaitFor::Pid(p),
+        p if p == i32::MIN => return Err(Errno::ESRCH.into()),
+        p => WaitFor::Group(-p),
+    };
+    match k.wait_child(t, sel, true, options & libc::WNOHANG != 0)? {
+        WaitOutcome::NotYet => Ok(0),
+        WaitOutcome::Exited(child, st) => {
+            if status != 0 {
+                t.mm.copy_out(status, &status_word(st).to_le_bytes())?;
+            }
+            if rusage != 0 {
+                // Resource usage is not accounted yet: all zero.
+                t.mm.copy_out(rusage, &[0u8; 144])?;
+            }
+            Ok(child as i64)
+        }
+    }
+}
+
+pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (idtype, id, infop, options) = (int(a[0]) as u32, int(a[1]), a[2], int(a[3]));
+    let known = libc::WNOHANG
+        | libc::WEXITED
+        | libc::WSTOPPED
+        | libc::WCONTINUED
+        | libc::WNOWAIT
+        | libc::__WALL
+        | libc::__WCLONE
+        | libc::__WNOTHREAD;
+    if options & !known != 0 || options & (libc::WEXITED | libc::WSTOPPED | libc::WCONTINUED) == 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let sel = match idtype {
+        libc::P_ALL => WaitFor::Any,
+        libc::P_PID if id > 0 => WaitFor::Pid(id),
+        libc::P_PGID if id >= 0 => WaitFor::Group(id),
+        _ => return Err(Errno::EINVAL.into()),
+    };
+    if options & libc::WEXITED == 0 {
+        // Stopped and continued children need signal delivery; until then
+        // none ever is.
+        return if options & libc::WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD.into()) };
+    }
+    let reap = options & libc::WNOWAIT == 0;
+    let outcome = k.wait_child(t, sel, reap, options & libc::WNOHANG != 0)?;
+    let mut info = [0u8; 128];
+    if let WaitOutcome::Exited(child, st) = outcome {
+        let (code, status) = match st {
+            ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
+            ExitStatus::Signal(s) => (libc::CLD_KILLED, s),
+        };
+        info[0..4].copy_from_slice(&libc::SIGCHLD.to_le_bytes());
+        info[8..12].copy_from_slice(&code.to_le_bytes());
+        info[16..20].copy_from_slice(&child.to_le_bytes());
+        info[20..24].copy_from_slice(&t.creds.uid.to_le_bytes());
+        info[24..28].copy_from_slice(&status.to_le_bytes());
+    }
+    if infop != 0 {
+        t.mm.copy_out(infop, &info)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn getppid(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(k.procs().get(t.tid).map_or(0, |p| p.ppid) as i64)
+}
+
+fn proc_field(k: &KernelRef, t: &Task, pid: i32, f: fn(&crate::kernel::process::Proc) -> i32) -> SysResult {
+    let pid = if pid == 0 { t.tid } else { pid };
+    let procs = k.procs();
+    Ok(f(procs.get(pid).ok_or(Errno::ESRCH)?) as i64)
+}
+
+pub(super) fn getpgid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    proc_field(k, t, int(a[0]), |p| p.pgid)
+}
+
+pub(super) fn getpgrp(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    proc_field(k, t, 0, |p| p.pgid)
+}
+
+pub(super) fn getsid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    proc_field(k, t, int(a[0]), |p| p.sid)
+}
+
+pub(super) fn setpgid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    k.procs().setpgid(t.tid, int(a[0]), int(a[1]))?;
+    Ok(0)
+}
+
+pub(super) fn setsid(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(k.procs().setsid(t.tid)? as i64)
+}

@@ -1,0 +1,77 @@
+//! Differential tests with small C programs (`tests/c/*.c`), each about one
+//! area and printing what it sees: built `-static` with gcc, run natively
+//! and under `moat do`, same stdout and exit status.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use moat_tests::*;
+
+/// Builds `tests/c/NAME.c` into the test scratch directory.
+fn build(name: &str) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c").join(format!("{name}.c"));
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{name}"));
+    let status = Command::new("gcc")
+        .args(["-static", "-O1", "-w", "-o"])
+        .arg(&out)
+        .arg(&src)
+        .status()
+        .expect("run gcc (tests/run.sh installs it)");
+    assert!(status.success(), "gcc {}", src.display());
+    out
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.current_dir("/").output().expect("run")
+}
+
+/// The status as a shell reports it (and `moat do` returns it): the exit
+/// code, or 128 + the signal that killed the process.
+fn shell_status(o: &Output) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    o.status.code().or(o.status.signal().map(|s| 128 + s))
+}
+
+fn same_as_native(name: &str) {
+    let bin = build(name);
+    let native = run(&mut Command::new(&bin));
+    let moat = run(Command::new(moat_bin()).arg("do").arg("--").arg(&bin));
+    let show = |o: &Output| format!("{:?}\n{}", o.status, String::from_utf8_lossy(&o.stdout));
+    assert!(
+        native.stdout == moat.stdout && shell_status(&native) == shell_status(&moat),
+        "{name} differs\n--- native {}\n--- moat {}\n--- moat stderr\n{}",
+        show(&native),
+        show(&moat),
+        String::from_utf8_lossy(&moat.stderr)
+    );
+}
+
+#[test]
+fn sigsegv_handlers_see_the_fault() {
+    same_as_native("sig_segv");
+}
+
+#[test]
+fn handler_flags_masks_fp_state_and_altstack() {
+    same_as_native("sig_handlers");
+}
+
+#[test]
+fn fork_exec_wait_and_orphans() {
+    same_as_native("fork_wait");
+}
+
+#[test]
+fn pipes_between_processes() {
+    same_as_native("pipes");
+}
+
+#[test]
+fn memory_mappings_and_brk() {
+    same_as_native("memory");
+}
+
+#[test]
+fn file_call_errors() {
+    same_as_native("file_errors");
+}
