@@ -46,6 +46,42 @@ fn stdio() -> anyhow::Result<[OwnedFd; 3]> {
     Ok([dup(std::io::stdin().as_fd())?, dup(std::io::stdout().as_fd())?, dup(std::io::stderr().as_fd())?])
 }
 
+/// Signals that the Sentry forwards to the sandbox's init: from the
+/// terminal (Ctrl-C, Ctrl-\\, hang-up) or from `moat do`.
+const FORWARDED: [nix::sys::signal::Signal; 4] = {
+    use nix::sys::signal::Signal::*;
+    [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+};
+
+/// Blocks the forwarded signals in every Sentry thread (threads inherit
+/// the mask) and hands them to init from one thread. They arrive from
+/// outside the sandbox, so init's default action applies, as when a
+/// container's init is signalled from the host: `moat do` can always be
+/// interrupted.
+fn forward_signals(kernel: &moat_sentry::kernel::KernelRef) -> anyhow::Result<()> {
+    use nix::sys::signal::{SigSet, SigmaskHow, pthread_sigmask};
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(s);
+    }
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).context("block forwarded signals")?;
+    let k = kernel.clone();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            while let Ok(sig) = set.wait() {
+                let info = moat_sentry::kernel::sigqueue::SigInfo {
+                    signo: sig as i32,
+                    code: libc::SI_KERNEL,
+                    ..Default::default()
+                };
+                let _ = k.send_signal(1, info);
+            }
+        })
+        .context("start the signal thread")?;
+    Ok(())
+}
+
 /// Runs the sandbox's init to its end and returns its exit status as a
 /// shell reports it.
 pub fn run(args: BootArgs) -> anyhow::Result<i32> {
@@ -63,6 +99,7 @@ pub fn run(args: BootArgs) -> anyhow::Result<i32> {
     let kernel = Kernel::new(vfs, log, args.strace, args.hostname.into_bytes());
     let argv: Vec<Vec<u8>> = args.command.iter().map(|s| s.clone().into_bytes()).collect();
     let envp: Vec<Vec<u8>> = args.env.iter().map(|s| s.clone().into_bytes()).collect();
+    forward_signals(&kernel)?;
     let mut task = match Task::init(&kernel, stdio()?, args.cwd.as_bytes(), argv, envp) {
         Ok(t) => t,
         Err(ExecError::Errno(e)) => {

@@ -6,6 +6,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
+use std::sync::atomic::{AtomicI32, Ordering};
+
 use anyhow::{Context, bail};
 use clap::Args;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
@@ -46,6 +48,36 @@ fn spawn_self(args: &[String], fd: &OwnedFd, stdin: Stdio) -> anyhow::Result<Chi
     cmd.args(args).stdin(stdin);
     moat_gofer::inherit::give_fd(&mut cmd, fd.as_raw_fd(), 3);
     cmd.spawn().with_context(|| format!("start moat {}", args.first().map_or("", String::as_str)))
+}
+
+/// Pid of the Sentry, for the signal handler.
+static SENTRY_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward(sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // A terminal sends Ctrl-C to its whole foreground group, the Sentry
+    // included, which forwards it itself; only signals sent to moat do
+    // alone (kill: SI_USER or SI_QUEUE) are passed on.
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    if code == libc::SI_USER || code == libc::SI_QUEUE {
+        // SAFETY: kill is async-signal-safe.
+        unsafe { libc::kill(SENTRY_PID.load(Ordering::Relaxed), sig) };
+    }
+}
+
+/// Passes SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to `moat do` on to the
+/// Sentry, which hands them to the sandbox's init.
+fn forward_to(pid: i32) -> anyhow::Result<()> {
+    use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+    SENTRY_PID.store(pid, Ordering::Relaxed);
+    let act =
+        SigAction::new(SigHandler::SigAction(forward), SaFlags::SA_RESTART | SaFlags::SA_SIGINFO, SigSet::empty());
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        // SAFETY: the handler only reads its siginfo, an atomic, and calls
+        // kill, all async-signal-safe.
+        unsafe { sigaction(s, &act) }.context("install signal forwarding")?;
+    }
+    Ok(())
 }
 
 /// Runs `moat do` and returns the command's exit status as a shell would.
@@ -103,6 +135,7 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
             return Err(e);
         }
     };
+    forward_to(boot.id() as i32)?;
     let status = boot.wait().context("wait for the sentry")?;
     let gofer_status = gofer.wait().context("wait for the gofer")?;
     if !gofer_status.success() {

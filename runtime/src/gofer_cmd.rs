@@ -8,6 +8,8 @@ use clap::Args;
 use moat_gofer::sandbox::{self, MountSource};
 use moat_gofer::server::Server;
 
+use nix::sys::signal::{SigHandler, Signal, signal};
+
 use crate::fds::take_socket;
 
 /// Arguments of `moat gofer`.
@@ -40,6 +42,12 @@ fn parse_mount(s: &str) -> Result<MountSource, String> {
 
 /// Confines this process and serves until the Sentry hangs up.
 pub fn run(args: GoferArgs) -> anyhow::Result<i32> {
+    // Terminal signals (Ctrl-C, hang-up) are for the sandbox, which the
+    // Sentry forwards them to; the Gofer serves until the Sentry hangs up.
+    for s in [Signal::SIGINT, Signal::SIGQUIT, Signal::SIGHUP, Signal::SIGTSTP] {
+        // SAFETY: SIG_IGN installs no handler code.
+        unsafe { signal(s, SigHandler::SigIgn) }.context("ignore terminal signals")?;
+    }
     let sock = take_socket(args.sock_fd).context("gofer socket")?;
     let config = sandbox::enter(&args.mounts).context("confine gofer")?;
     let mut server = Server::new(config).context("start gofer server")?;

@@ -90,3 +90,36 @@ fn runs_leave_no_process_behind() {
     }
     assert!(left.is_empty(), "moat processes left running: {left:?}");
 }
+
+fn signal_after(child: &std::process::Child, sig: nix::sys::signal::Signal, ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), sig).expect("signal moat do");
+}
+
+#[test]
+fn sigterm_to_moat_do_ends_an_init_without_a_handler() {
+    let child = Command::new(moat_bin())
+        .args(["do", "--", "/bin/busybox", "sleep", "30"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    signal_after(&child, nix::sys::signal::Signal::SIGTERM, 500);
+    let started = std::time::Instant::now();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "the sleep was interrupted");
+}
+
+#[test]
+fn a_forwarded_signal_reaches_inits_handler() {
+    let script = "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do /bin/busybox sleep 0.1; done";
+    let child = Command::new(moat_bin())
+        .args(["do", "--", "/bin/busybox", "sh", "-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    signal_after(&child, nix::sys::signal::Signal::SIGTERM, 1000);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot TERM\n");
+    assert_eq!(out.status.code(), Some(3));
+}

@@ -128,7 +128,12 @@ fn shell_scripts_match_native() {
         sh("/bin/busybox grep -rl root /etc/passwd /etc/group | /bin/busybox sort"),
         sh("echo a b c | /bin/busybox xargs -n 1 echo item"),
         sh("exec /bin/busybox echo replaced"),
-        sh("kill -TERM $$; echo not reached"),
+        sh("/bin/busybox sh -c 'kill -TERM $$; echo not reached'; echo child status $?"),
+        sh("/bin/busybox sh -c 'trap \"echo int\" INT; kill -INT $$; echo survived'"),
+        sh("/bin/busybox sleep 5 & p=$!; kill $p; wait $p; echo killed sleeper $?"),
+        sh(
+            "trap 'echo caught' USR1; (/bin/busybox sleep 0.2; kill -USR1 $$) & /bin/busybox sleep 3 & wait $!; echo wait ended $?",
+        ),
         sh("/bin/busybox sh -c 'exit 7'; echo inner $?"),
         sh("ulimit -n; ulimit -n 200; ulimit -n"),
     ]);

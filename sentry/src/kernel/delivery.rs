@@ -1,6 +1,7 @@
 //! Taking pending signals to their action when a task returns to
 //! application code: ignore, a default action, or a handler frame.
 
+use super::blocking::Restart;
 use super::signal_frame::{self, FrameError};
 use super::signals::{DefaultAction, SigAction, bit, default_action};
 use super::sigqueue::SigInfo;
@@ -12,9 +13,15 @@ const SIG_IGN: u64 = 1;
 /// Delivers every pending signal the task does not block. Handlers nest,
 /// as on Linux: each frame is built on top of the previous one.
 pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError> {
+    let mut restart = task.restart.take();
     loop {
         let Some(info) = task.queue.lock().take(task.signals.mask()) else { break };
         let act = task.signals.action(info.signo).unwrap_or_default();
+        if act.handler == SIG_DFL && task.tid == 1 && info.code <= 0 && info.signo != libc::SIGKILL {
+            // The PID namespace's init ignores signals it has no handler
+            // for when they come from inside (faults and the host excepted).
+            continue;
+        }
         match act.handler {
             SIG_IGN => continue,
             SIG_DFL => match default_action(info.signo) {
@@ -29,14 +36,33 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
                     return Ok(());
                 }
             },
-            _ => run_handler(task, &info, act)?,
+            _ => {
+                if let Some(r) = restart.take() {
+                    // A handler runs: the call returns EINTR, unless it
+                    // restarts after handlers that ask for it.
+                    if r == Restart::Sys && act.flags & libc::SA_RESTART as u64 != 0 {
+                        rewind(task);
+                    }
+                }
+                run_handler(task, &info, act)?;
+            }
         }
+    }
+    if restart.is_some() {
+        // No handler ran: the interrupted call starts again.
+        rewind(task);
     }
     // sigsuspend's temporary mask lasts until a handler ran; none did.
     if let Some(m) = task.saved_mask.take() {
         task.signals.set_mask(m);
     }
     Ok(())
+}
+
+/// Points the task back at its `syscall` instruction, call number in rax.
+fn rewind(task: &mut Task) {
+    task.regs.rip = task.regs.rip.wrapping_sub(2);
+    task.regs.rax = task.regs.orig_rax;
 }
 
 fn run_handler(task: &mut Task, info: &SigInfo, act: SigAction) -> Result<(), KernelError> {

@@ -16,12 +16,16 @@ pub struct OpenFile {
     pub path: Vec<u8>,
     /// Access mode and status flags (`O_APPEND`, `O_NONBLOCK`, …).
     pub flags: std::sync::atomic::AtomicI32,
+    /// Reads and writes can block (a pipe, socket or terminal): they wait
+    /// interruptibly (`kernel::blocking`).
+    pub may_block: bool,
 }
 
 impl OpenFile {
     /// A description of host descriptor `fd`, opened with `flags`.
     pub fn new(fd: OwnedFd, path: Vec<u8>, flags: i32) -> Arc<Self> {
-        Arc::new(OpenFile { fd, path, flags: std::sync::atomic::AtomicI32::new(flags) })
+        let may_block = super::blocking::may_block(&fd);
+        Arc::new(OpenFile { fd, path, flags: std::sync::atomic::AtomicI32::new(flags), may_block })
     }
 
     /// Its access mode and status flags.

@@ -135,10 +135,14 @@ fn child_main(
     started: mpsc::Sender<bool>,
     vfork_done: Option<mpsc::Sender<()>>,
 ) {
-    let stub = match StubProcess::adopt(stub_pid) {
-        Ok(s) => s,
-        Err(e) => {
-            k.log_line(&format!("pid {}: adopt forked stub: {e}", seed.tid));
+    let adopted = StubProcess::adopt(stub_pid).map_err(|e| e.to_string());
+    let queue = k.register(seed.tid).map_err(|e| format!("signal queue: {e}"));
+    let (stub, queue) = match (adopted, queue) {
+        (Ok(s), Ok(q)) => (s, q),
+        (a, q) => {
+            let why = a.err().or(q.err()).unwrap_or_default();
+            k.log_line(&format!("pid {}: start forked task: {why}", seed.tid));
+            k.tasks().remove(&seed.tid);
             let _ = nix::sys::signal::kill(stub_pid, nix::sys::signal::Signal::SIGKILL);
             let _ = started.send(false);
             return;
@@ -157,9 +161,10 @@ fn child_main(
         clear_child_tid: seed.clear_child_tid,
         signals: seed.signals,
         rlimits: seed.rlimits,
-        queue: k.register(seed.tid),
+        queue,
         altstack: seed.altstack,
         saved_mask: None,
+        restart: None,
         vfork_done,
         exit: None,
     };

@@ -5,6 +5,7 @@
 //! thread. fork, threads, signal delivery and the PID namespace are the
 //! next steps of the Sentry core.
 
+pub mod blocking;
 pub mod delivery;
 pub mod exec;
 pub mod fd_table;
@@ -126,10 +127,10 @@ impl Kernel {
     }
 
     /// Makes the signal queue of a new task `pid`.
-    pub fn register(&self, pid: i32) -> Arc<sigqueue::SignalQueue> {
-        let q = Arc::new(sigqueue::SignalQueue::default());
+    pub fn register(&self, pid: i32) -> Result<Arc<sigqueue::SignalQueue>, Errno> {
+        let q = Arc::new(sigqueue::SignalQueue::new()?);
         self.tasks().insert(pid, q.clone());
-        q
+        Ok(q)
     }
 
     /// The live tasks' signal queues, locked.
@@ -232,6 +233,8 @@ pub struct Task {
     pub altstack: signals::AltStack,
     /// The mask to restore after a sigsuspend-style temporary one.
     pub saved_mask: Option<u64>,
+    /// How the last system call resumes if a signal interrupted it.
+    pub restart: Option<blocking::Restart>,
     /// A vfork parent waiting for this task to exec or exit; dropping it
     /// wakes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
@@ -268,7 +271,7 @@ impl Task {
             let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);
             fds.set(i as i32, file, false)?;
         }
-        let queue = kernel.register(1);
+        let queue = kernel.register(1)?;
         queue.set_stub(p.mm.stub_pid());
         Ok(Task {
             tid: 1,
@@ -286,6 +289,7 @@ impl Task {
             queue,
             altstack: signals::AltStack::default(),
             saved_mask: None,
+            restart: None,
             vfork_done: None,
             exit: None,
         })

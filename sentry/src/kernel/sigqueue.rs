@@ -105,16 +105,40 @@ impl Pending {
 }
 
 /// A task's pending signals and the means to wake it when one arrives.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SignalQueue {
     pending: Mutex<Pending>,
     arrived: Condvar,
+    /// Written after each signal: host waits of the task poll it.
+    interrupt: nix::sys::eventfd::EventFd,
     /// Host pid of the stub that runs the task: a host signal to it makes a
     /// running task trap back to the Sentry, which then delivers.
     stub: std::sync::atomic::AtomicI32,
 }
 
 impl SignalQueue {
+    /// An empty queue.
+    pub fn new() -> Result<Self, nix::errno::Errno> {
+        use nix::sys::eventfd::{EfdFlags, EventFd};
+        Ok(SignalQueue {
+            pending: Mutex::new(Pending::default()),
+            arrived: Condvar::new(),
+            interrupt: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?,
+            stub: std::sync::atomic::AtomicI32::new(0),
+        })
+    }
+
+    /// The eventfd a blocked task polls beside what it waits for.
+    pub fn interrupt_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.interrupt.as_fd()
+    }
+
+    /// Resets the eventfd before the task looks at its signals.
+    pub fn drain_interrupt(&self) {
+        let _ = self.interrupt.read();
+    }
+
     /// The pending signals, locked.
     pub fn lock(&self) -> std::sync::MutexGuard<'_, Pending> {
         self.pending.lock().unwrap_or_else(|p| p.into_inner())
@@ -126,6 +150,7 @@ impl SignalQueue {
     pub fn send(&self, info: SigInfo) -> bool {
         let ok = self.lock().push(info);
         self.arrived.notify_all();
+        let _ = self.interrupt.write(1);
         let stub = self.stub.load(std::sync::atomic::Ordering::Acquire);
         if ok && stub > 0 {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stub), nix::sys::signal::Signal::SIGURG);

@@ -10,7 +10,7 @@ const LAST: u64 = 462;
 fn partial(nr: u64) -> Option<&'static str> {
     Some(match nr as i64 {
         libc::SYS_kill | libc::SYS_tgkill | libc::SYS_tkill => {
-            "a task blocked in a host read, write, poll or sleep sees the signal when that call returns; stop signals are ignored"
+            "stop and continue signals are ignored (no job control yet)"
         }
         libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero; no stopped or continued children yet",
         libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
@@ -27,8 +27,8 @@ fn partial(nr: u64) -> Option<&'static str> {
             "the sandbox runs as root: no permission checks yet"
         }
         libc::SYS_clock_gettime | libc::SYS_clock_getres => "no CPU-time clocks",
-        libc::SYS_clock_nanosleep => "no CPU-time clocks; not interruptible by signals yet",
-        libc::SYS_nanosleep | libc::SYS_poll | libc::SYS_ppoll => "not interruptible by signals yet",
+        libc::SYS_clock_nanosleep => "no CPU-time clocks",
+        libc::SYS_ppoll => "the signal mask argument is not applied yet",
         libc::SYS_execve => "static and static-PIE ELF and #! scripts; dynamic executables ENOEXEC",
         libc::SYS_read
         | libc::SYS_readv

@@ -1,12 +1,13 @@
 //! File system calls: descriptors, reads and writes, paths.
 
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::Arc;
 
 use moat_gofer::Owner;
 use nix::errno::Errno;
 
-use super::{SysResult, int};
+use super::{SysError, SysResult, int};
+use crate::kernel::blocking::{self, BlockError, Restart};
 use crate::kernel::fd_table::OpenFile;
 use crate::kernel::sigqueue::SigInfo;
 use crate::kernel::{KernelRef, Task};
@@ -26,7 +27,18 @@ pub(crate) fn base_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Err
     Ok(t.fds.get(dirfd)?.path.clone())
 }
 
-fn read_host(f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize, Errno> {
+fn blocking_err(e: BlockError) -> SysError {
+    match e {
+        BlockError::Errno(e) => SysError::Errno(e),
+        BlockError::Interrupted => SysError::Restart(Restart::Sys),
+    }
+}
+
+fn read_host(t: &Task, f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize, SysError> {
+    if f.may_block && offset.is_none() {
+        let nonblocking = f.flags() & libc::O_NONBLOCK != 0;
+        return blocking::read(t, f.fd.as_fd(), buf, nonblocking).map_err(blocking_err);
+    }
     loop {
         let r = match offset {
             Some(o) => nix::sys::uio::pread(&f.fd, buf, o),
@@ -34,27 +46,32 @@ fn read_host(f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize,
         };
         match r {
             Err(Errno::EINTR) => continue,
-            other => return other,
+            other => return other.map_err(SysError::Errno),
         }
     }
 }
 
-fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, Errno> {
-    loop {
-        let r = match offset {
-            Some(o) => nix::sys::uio::pwrite(&f.fd, data, o),
-            None => nix::unistd::write(&f.fd, data),
-        };
-        match r {
-            Err(Errno::EINTR) => continue,
-            Err(Errno::EPIPE) => {
-                // As Linux, the writer also gets SIGPIPE.
-                t.queue.send(SigInfo::user(libc::SIGPIPE, t.tid, t.creds.uid));
-                return Err(Errno::EPIPE);
+fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, SysError> {
+    let r = if f.may_block && offset.is_none() {
+        let nonblocking = f.flags() & libc::O_NONBLOCK != 0;
+        blocking::write(t, f.fd.as_fd(), data, nonblocking).map_err(blocking_err)
+    } else {
+        loop {
+            let r = match offset {
+                Some(o) => nix::sys::uio::pwrite(&f.fd, data, o),
+                None => nix::unistd::write(&f.fd, data),
+            };
+            match r {
+                Err(Errno::EINTR) => continue,
+                other => break other.map_err(SysError::Errno),
             }
-            other => return other,
         }
+    };
+    if let Err(SysError::Errno(Errno::EPIPE)) = r {
+        // As Linux, the writer also gets SIGPIPE.
+        t.queue.send(SigInfo::user(libc::SIGPIPE, t.tid, t.creds.uid));
     }
+    r
 }
 
 fn readable(f: &OpenFile) -> Result<(), Errno> {
@@ -69,7 +86,7 @@ fn do_read(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> 
     let f = t.fds.get(fd)?;
     readable(&f)?;
     let mut data = vec![0u8; (count as usize).min(MAX_RW)];
-    let n = read_host(&f, &mut data, offset)?;
+    let n = read_host(t, &f, &mut data, offset)?;
     t.mm.copy_out(buf, &data[..n])?;
     Ok(n as i64)
 }
@@ -125,7 +142,7 @@ pub(super) fn readv(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let iov = iovecs(t, a[1], a[2])?;
     let want: usize = iov.iter().map(|&(_, l)| l as usize).sum::<usize>().min(MAX_RW);
     let mut data = vec![0u8; want];
-    let n = read_host(&f, &mut data, None)?;
+    let n = read_host(t, &f, &mut data, None)?;
     let mut done = 0;
     for (base, len) in iov {
         if done >= n {

@@ -29,6 +29,9 @@ pub enum SysError {
     Errno(Errno),
     /// Ends the sandbox.
     Fatal(KernelError),
+    /// A signal interrupted the call; it restarts or returns EINTR as the
+    /// signal's delivery decides.
+    Restart(crate::kernel::blocking::Restart),
 }
 
 impl From<Errno> for SysError {
@@ -189,6 +192,10 @@ pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Resu
     let value = match result {
         Ok(v) => v,
         Err(SysError::Errno(e)) => -(e as i64),
+        Err(SysError::Restart(r)) => {
+            task.restart = Some(r);
+            -(Errno::EINTR as i64)
+        }
         Err(SysError::Fatal(k)) => return Err(k),
     };
     if let Some(t) = started {

@@ -5,7 +5,8 @@ use std::os::fd::AsRawFd;
 
 use nix::errno::Errno;
 
-use super::{SysResult, int};
+use super::{SysError, SysResult, int};
+use crate::kernel::blocking::Restart;
 use crate::kernel::{KernelRef, Task};
 
 /// Polls `nfds` entries at `addr`; `timeout_ms` < 0 waits for ever.
@@ -28,8 +29,14 @@ fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
         files.push(file);
     }
     let ready = if invalid.iter().any(|&b| b) { 0 } else { timeout_ms };
-    // SAFETY: `host` is a valid array of nfds pollfds; the files behind its
-    // descriptors are kept open by `files` for the duration of the call.
+    // The task's interrupt eventfd rides last: a signal ends the wait.
+    t.queue.drain_interrupt();
+    if ready != 0 && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
+    host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    // SAFETY: `host` is a valid array of pollfds; the files behind its
+    // descriptors are kept open by `files` (and the queue) for the call.
     let n = loop {
         let r = unsafe { libc::poll(host.as_mut_ptr(), host.len() as libc::nfds_t, ready) };
         match Errno::result(r) {
@@ -38,6 +45,11 @@ fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
         }
     };
     drop(files);
+    let interrupted = host.pop().is_some_and(|p| p.revents != 0);
+    let n = n - interrupted as i32;
+    if n == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
     let mut out = Vec::with_capacity(raw.len());
     let mut count = n;
     for (i, (p, e)) in host.iter().zip(raw.chunks_exact(8)).enumerate() {

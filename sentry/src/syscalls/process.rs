@@ -58,7 +58,11 @@ pub(super) fn wait4(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         p if p == i32::MIN => return Err(Errno::ESRCH.into()),
         p => WaitFor::Group(-p),
     };
-    match k.wait_child(t, sel, true, options & libc::WNOHANG != 0)? {
+    let outcome = match k.wait_child(t, sel, true, options & libc::WNOHANG != 0) {
+        Err(Errno::EINTR) => return Err(SysError::Restart(crate::kernel::blocking::Restart::Sys)),
+        other => other?,
+    };
+    match outcome {
         WaitOutcome::NotYet => Ok(0),
         WaitOutcome::Exited(child, st) => {
             if status != 0 {
@@ -98,7 +102,10 @@ pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return if options & libc::WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD.into()) };
     }
     let reap = options & libc::WNOWAIT == 0;
-    let outcome = k.wait_child(t, sel, reap, options & libc::WNOHANG != 0)?;
+    let outcome = match k.wait_child(t, sel, reap, options & libc::WNOHANG != 0) {
+        Err(Errno::EINTR) => return Err(SysError::Restart(crate::kernel::blocking::Restart::Sys)),
+        other => other?,
+    };
     let mut info = [0u8; 128];
     if let WaitOutcome::Exited(child, st) = outcome {
         let (code, status) = match st {

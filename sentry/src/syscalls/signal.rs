@@ -131,13 +131,14 @@ pub(super) fn rt_sigsuspend(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysRe
     t.saved_mask = Some(t.signals.mask());
     t.signals.set_mask(mask);
     t.queue.wait_unblocked(t.signals.mask());
-    // The handler's frame restores the old mask; without one, delivery does.
-    Err(Errno::EINTR.into())
+    // The handler's frame restores the old mask; without one, delivery does
+    // and the call goes on waiting.
+    Err(SysError::Restart(crate::kernel::blocking::Restart::NoHand))
 }
 
 pub(super) fn pause(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     t.queue.wait_unblocked(t.signals.mask());
-    Err(Errno::EINTR.into())
+    Err(SysError::Restart(crate::kernel::blocking::Restart::NoHand))
 }
 
 pub(super) fn rt_sigpending(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

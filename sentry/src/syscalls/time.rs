@@ -2,7 +2,10 @@
 
 use nix::errno::Errno;
 
-use super::{SysResult, int};
+use std::time::Instant;
+
+use super::{SysError, SysResult, int};
+use crate::kernel::blocking::{self, Restart};
 use crate::kernel::{KernelRef, Task};
 
 fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
@@ -84,18 +87,33 @@ pub(super) fn time(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(secs)
 }
 
-/// Sleeps on the host. With one task per sandbox so far nothing else needs
-/// the Sentry meanwhile; interruption by signals comes with delivery.
-fn sleep(id: libc::clockid_t, req: &libc::timespec, absolute: bool) -> Result<(), Errno> {
-    let flags = if absolute { libc::TIMER_ABSTIME } else { 0 };
-    // SAFETY: req is a valid timespec; no remainder is asked for.
-    let r = unsafe { libc::clock_nanosleep(id, flags, req, std::ptr::null_mut()) };
-    if r == 0 { Ok(()) } else { Err(Errno::from_raw(r)) }
+/// Sleeps for `req` (relative) or until it (absolute, on clock `id`),
+/// interruptibly. Returns the time left when a signal came first.
+fn sleep(t: &Task, id: libc::clockid_t, req: &libc::timespec, absolute: bool) -> Result<(), libc::timespec> {
+    let mut dur = std::time::Duration::new(req.tv_sec as u64, req.tv_nsec as u32);
+    if absolute {
+        let n = now(id).unwrap_or(libc::timespec { tv_sec: 0, tv_nsec: 0 });
+        let at = std::time::Duration::new(n.tv_sec.max(0) as u64, n.tv_nsec as u32);
+        dur = dur.saturating_sub(at);
+    }
+    let deadline = Instant::now() + dur;
+    match blocking::sleep_until(t, deadline) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            let left = blocking::remaining(deadline);
+            Err(libc::timespec { tv_sec: left.as_secs() as i64, tv_nsec: left.subsec_nanos() as i64 })
+        }
+    }
 }
 
 pub(super) fn nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let req = read_timespec(t, a[0])?;
-    sleep(libc::CLOCK_MONOTONIC, &req, false)?;
+    if let Err(left) = sleep(t, libc::CLOCK_MONOTONIC, &req, false) {
+        if a[1] != 0 {
+            t.mm.copy_out(a[1], &timespec_bytes(&left))?;
+        }
+        return Err(SysError::Restart(Restart::NoHand));
+    }
     Ok(0)
 }
 
@@ -106,6 +124,12 @@ pub(super) fn clock_nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
         return Err(Errno::EINVAL.into());
     }
     let req = read_timespec(t, a[2])?;
-    sleep(id, &req, flags & libc::TIMER_ABSTIME != 0)?;
+    let absolute = flags & libc::TIMER_ABSTIME != 0;
+    if let Err(left) = sleep(t, id, &req, absolute) {
+        if a[3] != 0 && !absolute {
+            t.mm.copy_out(a[3], &timespec_bytes(&left))?;
+        }
+        return Err(SysError::Restart(Restart::NoHand));
+    }
     Ok(0)
 }
