@@ -66,8 +66,16 @@ fn a_served_rootfs_can_be_written_when_asked() {
     let out = moat_do(&["--rootfs", root, "--rootfs-rw", "--", "/bin/busybox", "sh", "-c", "echo hi > /out"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read_to_string(dir.path().join("out")).unwrap(), "hi\n");
+    let script = "/bin/busybox stat -c %s /out; echo more >> /out; /bin/busybox stat -c %s /out";
+    let out = moat_do(&["--rootfs", root, "--rootfs-rw", "--", "/bin/busybox", "sh", "-c", script]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "3\n8\n",
+        "stat sees writes: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = moat_do(&["--rootfs", root, "--", "/bin/busybox", "cat", "/out"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\nmore\n", "{}", String::from_utf8_lossy(&out.stderr));
     let out = moat_do(&["--rootfs", root, "--", "/bin/busybox", "sh", "-c", "echo no > /out"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("Read-only file system"), "read-only by default");
 }

@@ -38,8 +38,9 @@ pub(crate) fn fd_stat(task: &Task, fd: i32) -> Result<Stat, Errno> {
 /// Attributes of `path` in the sandbox.
 pub(crate) fn path_stat(k: &KernelRef, base: &[u8], path: &[u8], follow: bool) -> Result<Stat, Errno> {
     let found = k.vfs.lookup(base, path, follow)?;
+    let st = k.vfs.fresh_stat(&found);
     k.vfs.release(found.handle);
-    Ok(found.stat)
+    st
 }
 
 fn out(task: &Task, addr: u64, st: &Stat) -> SysResult {

@@ -2,8 +2,11 @@
 //! by the Sentry, never by the host: an absolute target restarts at the
 //! sandbox's root, whatever it says.
 //!
-//! This first version resolves every path through the Gofer of the root
-//! mount, one component per round trip. Mounts, a dentry cache and the
+//! Paths resolve through the Gofer of the root mount. A dentry cache
+//! (`dcache`) keeps the handle of every name walked, so a path seen before
+//! costs no round trip; uncached components are walked in one request.
+//! The Sentry is the only writer of its rootfs (as gVisor's default
+//! "exclusive" mode assumes), so cached names stay true. Mounts and the
 //! Sentry's own file systems (tmpfs, devfs, procfs) are the next layers.
 
 use std::sync::Arc;
@@ -11,6 +14,8 @@ use std::sync::Arc;
 use std::os::fd::OwnedFd;
 
 use moat_gofer::{GoferClient, HandleId, Owner, Stat};
+
+pub mod dcache;
 use nix::errno::Errno;
 
 /// Most symlinks followed in one resolution (Linux's `MAXSYMLINKS`).
@@ -35,7 +40,12 @@ pub struct Found {
 pub struct Vfs {
     gofer: Arc<GoferClient>,
     root: HandleId,
+    root_stat: Stat,
     root_readonly: bool,
+    dcache: dcache::DentryCache,
+    /// Files (device, inode) the Sentry opened for writing: their cached
+    /// attributes may be stale, so their stat asks the Gofer.
+    written: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
 }
 
 /// Devices the Sentry opens for the application until it has its own
@@ -52,8 +62,31 @@ impl Vfs {
     /// The tree of the Gofer's mount 0, which the Gofer serves read-only
     /// when `root_readonly`.
     pub fn new(gofer: Arc<GoferClient>, root_readonly: bool) -> Result<Self, Errno> {
-        let root = gofer.attach(0).map_err(|e| e.errno())?.handle;
-        Ok(Vfs { gofer, root, root_readonly })
+        let root = gofer.attach(0).map_err(|e| e.errno())?;
+        Ok(Vfs {
+            gofer,
+            root: root.handle,
+            root_stat: root.stat,
+            root_readonly,
+            dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
+            written: std::sync::Mutex::new(std::collections::HashSet::new()),
+        })
+    }
+
+    /// Current attributes of a file found by [`Vfs::lookup`]: the cached
+    /// ones while nothing in the sandbox can have changed them (the Sentry
+    /// is the rootfs's only writer), else the Gofer's.
+    pub fn fresh_stat(&self, found: &Found) -> Result<Stat, Errno> {
+        let key = (found.stat.dev, found.stat.ino);
+        let written = self.written.lock().unwrap_or_else(|p| p.into_inner()).contains(&key);
+        if written || !self.dcache.owns(found.handle) {
+            return self.gofer.stat(found.handle).map_err(|e| e.errno());
+        }
+        Ok(found.stat)
+    }
+
+    fn note_written(&self, st: &Stat) {
+        self.written.lock().unwrap_or_else(|p| p.into_inner()).insert((st.dev, st.ino));
     }
 
     /// Whether the root file system is read-only.
@@ -66,9 +99,10 @@ impl Vfs {
         &self.gofer
     }
 
-    /// Drops a handle [`Vfs::lookup`] returned.
+    /// Drops a handle [`Vfs::lookup`] returned (handles the dentry cache
+    /// keeps stay).
     pub fn release(&self, h: HandleId) {
-        if h != self.root {
+        if h != self.root && !self.dcache.owns(h) {
             let _ = self.gofer.release(&[h]);
         }
     }
@@ -149,7 +183,11 @@ impl Vfs {
         }
         let pass =
             libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_NOATIME;
-        self.gofer.open(found.handle, flags & pass).map_err(|e| e.errno())
+        let fd = self.gofer.open(found.handle, flags & pass).map_err(|e| e.errno())?;
+        if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+            self.note_written(&found.stat);
+        }
+        Ok(fd)
     }
 
     fn open_create(
@@ -203,6 +241,7 @@ impl Vfs {
                         .gofer
                         .create(parent.handle, name, flags & pass, mode & 0o7777, owner)
                         .map_err(|e| e.errno())?;
+                    self.note_written(&node.stat);
                     self.release(node.handle);
                     Ok((fd, full))
                 }
@@ -216,6 +255,19 @@ impl Vfs {
         self.release(parent.handle);
         result
     }
+}
+
+/// The canonical path of a stack of names.
+fn canonical(names: &[Vec<u8>]) -> Vec<u8> {
+    if names.is_empty() {
+        return b"/".to_vec();
+    }
+    let mut path = Vec::new();
+    for n in names {
+        path.push(b'/');
+        path.extend_from_slice(n);
+    }
+    path
 }
 
 /// One resolution in progress; remembers the handles it made so that all
@@ -233,10 +285,53 @@ impl Walker<'_> {
         }
     }
 
+    /// The node for `name` under the directory `cur` (canonical path
+    /// `dir`): from the cache, or walked together with the names after it
+    /// in `todo` that are plain names too (one round trip for all).
+    fn step(
+        &mut self,
+        cur: HandleId,
+        dir: &[u8],
+        name: &[u8],
+        todo: &[Vec<u8>],
+    ) -> Result<(HandleId, Stat, Option<Vec<u8>>), Errno> {
+        let key = dcache::child_path(dir, name);
+        if let Some(d) = self.vfs.dcache.get(&key) {
+            return Ok((d.handle, d.stat, d.target));
+        }
+        // The plain names that follow, in walking order (todo is reversed).
+        let mut batch: Vec<&[u8]> = vec![name];
+        for c in todo.iter().rev() {
+            if c.as_slice() == b"." || c.as_slice() == b".." || batch.len() >= 64 {
+                break;
+            }
+            batch.push(c.as_slice());
+        }
+        let g = &self.vfs.gofer;
+        let w = g.walk(cur, &batch).map_err(|e| e.errno())?;
+        let mut path = dir.to_vec();
+        let mut first = None;
+        for (i, node) in w.nodes.iter().enumerate() {
+            path = dcache::child_path(&path, batch[i]);
+            let target =
+                if node.stat.is_symlink() { Some(g.readlink(node.handle).map_err(|e| e.errno())?) } else { None };
+            let d = dcache::Dentry { handle: node.handle, stat: node.stat, target: target.clone() };
+            if !self.vfs.dcache.insert(path.clone(), d) {
+                self.held.push(node.handle);
+            }
+            if i == 0 {
+                first = Some((node.handle, node.stat, target));
+            }
+        }
+        match first {
+            Some(f) => Ok(f),
+            None => Err(Errno::from_raw(if w.errno != 0 { w.errno } else { libc::EIO })),
+        }
+    }
+
     /// `todo` holds the components still to walk, last first.
     fn run(&mut self, mut todo: Vec<Vec<u8>>, follow_last: bool) -> Result<Found, Errno> {
-        let g = &self.vfs.gofer;
-        let root_stat = g.stat(self.vfs.root).map_err(|e| e.errno())?;
+        let root_stat = self.vfs.root_stat;
         let (mut cur, mut cur_stat) = (self.vfs.root, root_stat);
         // Canonical path of `cur`, as a stack of names, and the handles of
         // its ancestors, so `..` goes back the way it came (as Linux does
@@ -259,18 +354,14 @@ impl Walker<'_> {
                 }
                 _ => {}
             }
-            let w = g.walk(cur, &[c.as_slice()]).map_err(|e| e.errno())?;
-            self.held.extend(w.nodes.iter().map(|n| n.handle));
-            if w.errno != 0 {
-                return Err(Errno::from_raw(w.errno));
-            }
-            let node = w.nodes.first().ok_or(Errno::EIO)?;
-            if node.stat.is_symlink() && (!todo.is_empty() || follow_last) {
+            let dir = canonical(&names);
+            let (handle, stat, target) = self.step(cur, &dir, &c, &todo)?;
+            if stat.is_symlink() && (!todo.is_empty() || follow_last) {
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
                 }
-                let target = g.readlink(node.handle).map_err(|e| e.errno())?;
+                let target = target.ok_or(Errno::EIO)?;
                 if target.starts_with(b"/") {
                     (cur, cur_stat) = (self.vfs.root, root_stat);
                     names.clear();
@@ -281,16 +372,8 @@ impl Walker<'_> {
             }
             parents.push((cur, cur_stat));
             names.push(c);
-            (cur, cur_stat) = (node.handle, node.stat);
+            (cur, cur_stat) = (handle, stat);
         }
-        let mut path = Vec::new();
-        for n in &names {
-            path.push(b'/');
-            path.extend_from_slice(n);
-        }
-        if path.is_empty() {
-            path.push(b'/');
-        }
-        Ok(Found { handle: cur, stat: cur_stat, path })
+        Ok(Found { handle: cur, stat: cur_stat, path: canonical(&names) })
     }
 }
