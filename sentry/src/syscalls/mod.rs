@@ -11,6 +11,7 @@ mod proc;
 mod process;
 mod signal;
 mod time;
+mod tree;
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -147,6 +148,38 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_pause => signal::pause,
         SYS_sigaltstack => signal::sigaltstack,
         SYS_pipe => fs::pipe,
+        SYS_mkdir => tree::mkdir,
+        SYS_mkdirat => tree::mkdirat,
+        SYS_mknod => tree::mknod,
+        SYS_mknodat => tree::mknodat,
+        SYS_unlink => tree::unlink,
+        SYS_unlinkat => tree::unlinkat,
+        SYS_rmdir => tree::rmdir,
+        SYS_rename => tree::rename,
+        SYS_renameat => tree::renameat,
+        SYS_renameat2 => tree::renameat2,
+        SYS_symlink => tree::symlink,
+        SYS_symlinkat => tree::symlinkat,
+        SYS_link => tree::link,
+        SYS_linkat => tree::linkat,
+        SYS_chmod => tree::chmod,
+        SYS_fchmod => tree::fchmod,
+        SYS_fchmodat => tree::fchmodat,
+        SYS_chown => tree::chown,
+        SYS_lchown => tree::lchown,
+        SYS_fchown => tree::fchown,
+        SYS_fchownat => tree::fchownat,
+        SYS_utimensat => tree::utimensat,
+        SYS_truncate => tree::truncate,
+        SYS_ftruncate => tree::ftruncate,
+        SYS_fsync => tree::fsync,
+        SYS_fdatasync => tree::fdatasync,
+        SYS_sync => tree::sync,
+        SYS_statfs => tree::statfs,
+        SYS_fstatfs => tree::fstatfs,
+        SYS_statx => tree::statx,
+        SYS_fchdir => tree::fchdir,
+        SYS_close_range => tree::close_range,
         SYS_pipe2 => fs::pipe2,
         SYS_ppoll => poll::ppoll,
         SYS_clock_gettime => time::clock_gettime,

@@ -16,6 +16,7 @@ use std::os::fd::OwnedFd;
 use moat_gofer::{GoferClient, HandleId, Owner, Stat};
 
 pub mod dcache;
+pub mod ops;
 use nix::errno::Errno;
 
 /// Most symlinks followed in one resolution (Linux's `MAXSYMLINKS`).
@@ -85,7 +86,7 @@ impl Vfs {
         Ok(found.stat)
     }
 
-    fn note_written(&self, st: &Stat) {
+    pub(crate) fn note_written(&self, st: &Stat) {
         self.written.lock().unwrap_or_else(|p| p.into_inner()).insert((st.dev, st.ino));
     }
 

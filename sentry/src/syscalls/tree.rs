@@ -1,0 +1,382 @@
+//! Calls that change the file tree or attributes, and file system queries.
+
+use moat_gofer::{Owner, SetAttr, Stat, TimeSet};
+use nix::errno::Errno;
+
+use super::fs::base_dir;
+use super::{SysResult, int};
+use crate::kernel::{KernelRef, Task};
+use crate::vfs::PATH_MAX;
+
+fn path(t: &Task, addr: u64) -> Result<Vec<u8>, Errno> {
+    t.mm.copy_in_cstr(addr, PATH_MAX - 1)
+}
+
+fn owner(t: &Task) -> Owner {
+    Owner { uid: t.creds.uid, gid: t.creds.gid }
+}
+
+fn do_mkdir(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysResult {
+    let p = path(t, p)?;
+    let base = base_dir(t, dirfd, &p)?;
+    k.vfs.mkdir(&base, &p, mode as u32 & 0o7777 & !t.umask, owner(t))?;
+    Ok(0)
+}
+
+pub(super) fn mkdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_mkdir(k, t, libc::AT_FDCWD, a[0], a[1])
+}
+
+pub(super) fn mkdirat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_mkdir(k, t, int(a[0]), a[1], a[2])
+}
+
+fn do_mknod(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysResult {
+    let p = path(t, p)?;
+    let base = base_dir(t, dirfd, &p)?;
+    let mode = mode as u32;
+    let kind = if mode & libc::S_IFMT == 0 { libc::S_IFREG } else { mode & libc::S_IFMT };
+    let perm = mode & 0o7777 & !t.umask;
+    if kind == libc::S_IFREG {
+        let (_fd, _) = k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, owner(t))?;
+        return Ok(0);
+    }
+    k.vfs.mknod(&base, &p, kind | perm, owner(t))?;
+    Ok(0)
+}
+
+pub(super) fn mknod(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_mknod(k, t, libc::AT_FDCWD, a[0], a[1])
+}
+
+pub(super) fn mknodat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_mknod(k, t, int(a[0]), a[1], a[2])
+}
+
+fn do_unlink(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, flags: i32) -> SysResult {
+    if flags & !libc::AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let p = path(t, p)?;
+    let base = base_dir(t, dirfd, &p)?;
+    k.vfs.unlink(&base, &p, flags & libc::AT_REMOVEDIR != 0)?;
+    Ok(0)
+}
+
+pub(super) fn unlink(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_unlink(k, t, libc::AT_FDCWD, a[0], 0)
+}
+
+pub(super) fn rmdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_unlink(k, t, libc::AT_FDCWD, a[0], libc::AT_REMOVEDIR)
+}
+
+pub(super) fn unlinkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_unlink(k, t, int(a[0]), a[1], int(a[2]))
+}
+
+fn do_rename(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flags: u64) -> SysResult {
+    let (o, n) = (path(t, o)?, path(t, n)?);
+    let (ob, nb) = (base_dir(t, od, &o)?, base_dir(t, nd, &n)?);
+    let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    k.vfs.rename(&ob, &o, &nb, &n, flags)?;
+    Ok(0)
+}
+
+pub(super) fn rename(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_rename(k, t, libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1], 0)
+}
+
+pub(super) fn renameat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_rename(k, t, int(a[0]), a[1], int(a[2]), a[3], 0)
+}
+
+pub(super) fn renameat2(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_rename(k, t, int(a[0]), a[1], int(a[2]), a[3], a[4])
+}
+
+fn do_symlink(k: &KernelRef, t: &mut Task, target: u64, dirfd: i32, p: u64) -> SysResult {
+    let target = path(t, target)?;
+    let p = path(t, p)?;
+    let base = base_dir(t, dirfd, &p)?;
+    k.vfs.symlink(&base, &target, &p, owner(t))?;
+    Ok(0)
+}
+
+pub(super) fn symlink(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_symlink(k, t, a[0], libc::AT_FDCWD, a[1])
+}
+
+pub(super) fn symlinkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_symlink(k, t, a[0], int(a[1]), a[2])
+}
+
+fn do_link(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flags: i32) -> SysResult {
+    if flags & !(libc::AT_SYMLINK_FOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let (o, n) = (path(t, o)?, path(t, n)?);
+    let (ob, nb) = (base_dir(t, od, &o)?, base_dir(t, nd, &n)?);
+    let target = k.vfs.lookup(&ob, &o, flags & libc::AT_SYMLINK_FOLLOW != 0)?;
+    let r = k.vfs.link(&target, &nb, &n);
+    k.vfs.release(target.handle);
+    r?;
+    Ok(0)
+}
+
+pub(super) fn link(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_link(k, t, libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1], 0)
+}
+
+pub(super) fn linkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_link(k, t, int(a[0]), a[1], int(a[2]), a[3], int(a[4]))
+}
+
+/// Sets `attr` on the file `p` names (`follow`ing a last symlink or not).
+fn set_by_path(k: &KernelRef, t: &Task, dirfd: i32, p: u64, follow: bool, attr: SetAttr) -> SysResult {
+    let p = path(t, p)?;
+    let base = base_dir(t, dirfd, &p)?;
+    let found = k.vfs.lookup(&base, &p, follow)?;
+    let r = k.vfs.set_attr(&found, attr);
+    k.vfs.release(found.handle);
+    r?;
+    Ok(0)
+}
+
+fn mode_attr(mode: u64) -> SetAttr {
+    SetAttr { mode: Some(mode as u32 & 0o7777), ..SetAttr::default() }
+}
+
+pub(super) fn chmod(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    set_by_path(k, t, libc::AT_FDCWD, a[0], true, mode_attr(a[1]))
+}
+
+pub(super) fn fchmodat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    set_by_path(k, t, int(a[0]), a[1], true, mode_attr(a[2]))
+}
+
+pub(super) fn fchmod(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    nix::sys::stat::fchmod(&f.fd, nix::sys::stat::Mode::from_bits_truncate(a[1] as u32 & 0o7777))?;
+    Ok(0)
+}
+
+fn owner_attr(uid: u64, gid: u64) -> SetAttr {
+    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    SetAttr { uid: id(uid), gid: id(gid), ..SetAttr::default() }
+}
+
+pub(super) fn chown(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    set_by_path(k, t, libc::AT_FDCWD, a[0], true, owner_attr(a[1], a[2]))
+}
+
+pub(super) fn lchown(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    set_by_path(k, t, libc::AT_FDCWD, a[0], false, owner_attr(a[1], a[2]))
+}
+
+pub(super) fn fchownat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let flags = int(a[4]);
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    set_by_path(k, t, int(a[0]), a[1], flags & libc::AT_SYMLINK_NOFOLLOW == 0, owner_attr(a[2], a[3]))
+}
+
+pub(super) fn fchown(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    nix::unistd::fchown(&f.fd, id(a[1]).map(Into::into), id(a[2]).map(Into::into))?;
+    Ok(0)
+}
+
+fn time_set(t: &Task, addr: u64) -> Result<(TimeSet, TimeSet), Errno> {
+    if addr == 0 {
+        return Ok((TimeSet::Now, TimeSet::Now));
+    }
+    let b = t.mm.copy_in(addr, 32)?;
+    let word = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let one = |sec: i64, nsec: i64| -> Result<TimeSet, Errno> {
+        match nsec {
+            n if n == libc::UTIME_NOW => Ok(TimeSet::Now),
+            n if n == libc::UTIME_OMIT => Ok(TimeSet::Omit),
+            n if (0..1_000_000_000).contains(&n) => Ok(TimeSet::At { sec, nsec }),
+            _ => Err(Errno::EINVAL),
+        }
+    };
+    Ok((one(word(0), word(1))?, one(word(2), word(3))?))
+}
+
+pub(super) fn utimensat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (dirfd, flags) = (int(a[0]), int(a[3]));
+    if flags & !(libc::AT_SYMLINK_NOFOLLOW | libc::AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let (atime, mtime) = time_set(t, a[2])?;
+    if a[1] == 0 {
+        // futimens: the descriptor itself.
+        let f = t.fds.get(dirfd)?;
+        let ts = |s: TimeSet| match s {
+            TimeSet::Now => nix::sys::time::TimeSpec::UTIME_NOW,
+            TimeSet::Omit => nix::sys::time::TimeSpec::UTIME_OMIT,
+            TimeSet::At { sec, nsec } => nix::sys::time::TimeSpec::new(sec, nsec),
+        };
+        nix::sys::stat::futimens(&f.fd, &ts(atime), &ts(mtime))?;
+        return Ok(0);
+    }
+    let attr = SetAttr { atime, mtime, ..SetAttr::default() };
+    set_by_path(k, t, dirfd, a[1], flags & libc::AT_SYMLINK_NOFOLLOW == 0, attr)
+}
+
+pub(super) fn truncate(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    set_by_path(k, t, libc::AT_FDCWD, a[0], true, SetAttr { size: Some(a[1]), ..SetAttr::default() })
+}
+
+pub(super) fn ftruncate(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    if (a[1] as i64) < 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    nix::unistd::ftruncate(&f.fd, a[1] as i64)?;
+    Ok(0)
+}
+
+pub(super) fn fsync(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    nix::unistd::fsync(&f.fd)?;
+    Ok(0)
+}
+
+pub(super) fn fdatasync(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    nix::unistd::fdatasync(&f.fd)?;
+    Ok(0)
+}
+
+pub(super) fn sync(_k: &KernelRef, _t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    // The Gofer's files are the host's; the host writes them back.
+    Ok(0)
+}
+
+/// The x86-64 `struct statfs` (120 bytes).
+fn statfs_bytes(s: &moat_gofer::StatFs) -> [u8; 120] {
+    let mut b = [0u8; 120];
+    let words = [s.fs_type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree];
+    for (i, w) in words.iter().enumerate() {
+        b[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
+    }
+    // f_fsid (8 bytes at 56) stays zero, as for an unprivileged caller.
+    b[64..72].copy_from_slice(&s.namelen.to_le_bytes());
+    b[72..80].copy_from_slice(&s.frsize.to_le_bytes());
+    b[80..88].copy_from_slice(&s.flags.to_le_bytes());
+    b
+}
+
+pub(super) fn statfs(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let p = path(t, a[0])?;
+    let found = k.vfs.lookup(&t.cwd, &p, true)?;
+    let r = k.vfs.gofer().statfs(found.handle).map_err(|e| e.errno());
+    k.vfs.release(found.handle);
+    t.mm.copy_out(a[1], &statfs_bytes(&r?))?;
+    Ok(0)
+}
+
+pub(super) fn fstatfs(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    let s = nix::sys::statfs::fstatfs(&f.fd)?;
+    let v = nix::sys::statvfs::fstatvfs(&f.fd)?;
+    let st = moat_gofer::StatFs {
+        fs_type: s.filesystem_type().0 as u64,
+        bsize: s.block_size() as u64,
+        blocks: s.blocks(),
+        bfree: s.blocks_free(),
+        bavail: s.blocks_available(),
+        files: s.files(),
+        ffree: s.files_free(),
+        namelen: s.maximum_name_length() as u64,
+        frsize: v.fragment_size(),
+        flags: s.flags().bits(),
+    };
+    t.mm.copy_out(a[1], &statfs_bytes(&st))?;
+    Ok(0)
+}
+
+/// The `struct statx` (256 bytes) of `s`, with the basic fields.
+fn statx_bytes(s: &Stat) -> [u8; 256] {
+    let mut b = [0u8; 256];
+    let mask: u32 = 0x7ff; // STATX_BASIC_STATS
+    b[0..4].copy_from_slice(&mask.to_le_bytes());
+    b[4..8].copy_from_slice(&(s.blksize as u32).to_le_bytes());
+    b[16..20].copy_from_slice(&(s.nlink as u32).to_le_bytes());
+    b[20..24].copy_from_slice(&s.uid.to_le_bytes());
+    b[24..28].copy_from_slice(&s.gid.to_le_bytes());
+    b[28..30].copy_from_slice(&(s.mode as u16).to_le_bytes());
+    b[32..40].copy_from_slice(&s.ino.to_le_bytes());
+    b[40..48].copy_from_slice(&s.size.to_le_bytes());
+    b[48..56].copy_from_slice(&s.blocks.to_le_bytes());
+    for (off, (sec, nsec)) in [(64usize, s.atime), (96, s.ctime), (112, s.mtime)] {
+        b[off..off + 8].copy_from_slice(&sec.to_le_bytes());
+        b[off + 8..off + 12].copy_from_slice(&(nsec as u32).to_le_bytes());
+    }
+    let (rmaj, rmin) = (libc::major(s.rdev), libc::minor(s.rdev));
+    let (dmaj, dmin) = (libc::major(s.dev), libc::minor(s.dev));
+    for (off, v) in [(128usize, rmaj), (132, rmin), (136, dmaj), (140, dmin)] {
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    b
+}
+
+pub(super) fn statx(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (dirfd, flags) = (int(a[0]), int(a[2]));
+    let known = libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW | libc::AT_NO_AUTOMOUNT | libc::AT_STATX_SYNC_TYPE;
+    if flags & !known != 0 || flags & libc::AT_STATX_SYNC_TYPE == libc::AT_STATX_SYNC_TYPE {
+        return Err(Errno::EINVAL.into());
+    }
+    if a[3] as u32 & 0x8000_0000 != 0 {
+        // STATX__RESERVED
+        return Err(Errno::EINVAL.into());
+    }
+    let p = path(t, a[1])?;
+    let st = if p.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+        if dirfd == libc::AT_FDCWD {
+            super::attr::path_stat(k, b"/", &t.cwd.clone(), true)?
+        } else {
+            super::attr::fd_stat(t, dirfd)?
+        }
+    } else {
+        let base = base_dir(t, dirfd, &p)?;
+        super::attr::path_stat(k, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?
+    };
+    t.mm.copy_out(a[4], &statx_bytes(&st))?;
+    Ok(0)
+}
+
+pub(super) fn fchdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    let st = nix::sys::stat::fstat(&f.fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(Errno::ENOTDIR.into());
+    }
+    let _ = k;
+    t.cwd = f.path.clone();
+    Ok(0)
+}
+
+pub(super) fn close_range(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2] as u32);
+    let cloexec = libc::CLOSE_RANGE_CLOEXEC;
+    if flags & !(cloexec | libc::CLOSE_RANGE_UNSHARE) != 0 || first > last {
+        return Err(Errno::EINVAL.into());
+    }
+    let fds: Vec<i32> = t.fds.fds().filter(|&fd| fd as u32 >= first && fd as u32 <= last).collect();
+    for fd in fds {
+        if flags & cloexec != 0 {
+            t.fds.set_cloexec(fd, true)?;
+        } else {
+            t.fds.remove(fd)?;
+        }
+    }
+    Ok(0)
+}
