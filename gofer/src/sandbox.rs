@@ -48,11 +48,21 @@ pub const ALLOWED_SYSCALLS: &[&str] = &[
     "rt_sigreturn", "rt_sigprocmask", "getrandom", "sched_yield", "exit", "exit_group",
 ];
 
+/// What one mount serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A host directory, bind-mounted.
+    Bind(PathBuf),
+    /// A fresh tmpfs, private to this Gofer's mount namespace: it lives
+    /// and dies with the Gofer and is never visible on the host.
+    Tmpfs,
+}
+
 /// Where one mount's source comes from.
 #[derive(Debug, Clone)]
 pub struct MountSource {
-    /// Host directory to serve.
-    pub path: PathBuf,
+    /// What to serve.
+    pub kind: SourceKind,
     /// Serve it read-only.
     pub readonly: bool,
 }
@@ -99,11 +109,14 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
     // namespace) and before the staging tmpfs may cover them.
     let mut opened = Vec::with_capacity(sources.len());
     for s in sources {
-        let fd = step(
-            "open mount source",
-            &s.path,
-            open(&s.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()),
-        )?;
+        let fd = match &s.kind {
+            SourceKind::Bind(path) => Some(step(
+                "open mount source",
+                path,
+                open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()),
+            )?),
+            SourceKind::Tmpfs => None,
+        };
         opened.push(fd);
     }
     let base = MsFlags::MS_NOSUID | MsFlags::MS_NODEV;
@@ -116,7 +129,16 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
     for (i, (s, fd)) in sources.iter().zip(&opened).enumerate() {
         let target = staging.join(i.to_string());
         step("mkdir mount point", &target, mkdir(&target, Mode::from_bits_truncate(0o755)))?;
-        bind(&proc_fd(fd), &target, s.readonly, base)?;
+        match fd {
+            Some(fd) => bind(&proc_fd(fd), &target, s.readonly, base)?,
+            None => {
+                let mut flags = base;
+                if s.readonly {
+                    flags |= MsFlags::MS_RDONLY;
+                }
+                step("mount tmpfs", &target, mount(Some("tmpfs"), &target, Some("tmpfs"), flags, Some("mode=1777")))?;
+            }
+        }
     }
     let fd_dir = staging.join("fd");
     step("mkdir", &fd_dir, mkdir(&fd_dir, Mode::from_bits_truncate(0o755)))?;

@@ -33,12 +33,24 @@ pub struct BootArgs {
     /// Environment of the first process, K=V.
     #[arg(long = "env")]
     env: Vec<String>,
+    /// Gofer mount N at PATH, as PATH:N (the Sentry's tmpfs mounts).
+    #[arg(long = "mount-point", value_parser = parse_mount_point)]
+    mount_points: Vec<(String, u32)>,
     /// Host name of the sandbox.
     #[arg(long, default_value = "moat")]
     hostname: String,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
+}
+
+fn parse_mount_point(s: &str) -> Result<(String, u32), String> {
+    let (path, n) = s.rsplit_once(':').ok_or_else(|| format!("mount point {s:?}: expected PATH:N"))?;
+    let n = n.parse().map_err(|_| format!("mount point {s:?}: {n:?} is not a mount number"))?;
+    if !path.starts_with('/') || path.split('/').any(|c| c == "." || c == "..") {
+        return Err(format!("mount point {s:?}: path must be absolute and canonical"));
+    }
+    Ok((path.trim_end_matches('/').to_string(), n))
 }
 
 fn stdio() -> anyhow::Result<[OwnedFd; 3]> {
@@ -87,7 +99,9 @@ fn forward_signals(kernel: &moat_sentry::kernel::KernelRef) -> anyhow::Result<()
 pub fn run(args: BootArgs) -> anyhow::Result<i32> {
     let sock = take_socket(args.gofer_fd).context("gofer socket")?;
     let gofer = Arc::new(GoferClient::new(sock));
-    let vfs = Vfs::new(gofer, args.root_readonly).map_err(|e| anyhow::anyhow!("attach to the gofer's root: {e}"))?;
+    let points: Vec<(Vec<u8>, u32)> = args.mount_points.iter().map(|(p, n)| (p.clone().into_bytes(), *n)).collect();
+    let vfs = Vfs::with_mounts(gofer, args.root_readonly, &points)
+        .map_err(|e| anyhow::anyhow!("attach to the gofer's mounts: {e}"))?;
     let log: Option<DebugLog> = match &args.debug_log {
         Some(p) => {
             let f = std::fs::File::create(p).with_context(|| format!("create debug log {}", p.display()))?;

@@ -101,11 +101,17 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
         "3".into(),
         "--mount".into(),
         format!("{mode}:{}", rootfs.display()),
+        // Private tmpfs mounts for /tmp and /dev/shm, as a container has.
+        "--mount".into(),
+        "tmpfs".into(),
+        "--mount".into(),
+        "tmpfs".into(),
     ];
     let mut gofer = spawn_self(&gofer_args, &gofer_end, Stdio::null())?;
     drop(gofer_end);
 
     let mut boot_args = vec!["boot".to_string(), "--gofer-fd".into(), "3".into(), "--cwd".into(), args.cwd.clone()];
+    boot_args.extend(["--mount-point=/tmp:1".to_string(), "--mount-point=/dev/shm:2".to_string()]);
     if !args.rootfs_rw {
         boot_args.push("--root-readonly".into());
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use moat_gofer::sandbox::{self, MountSource};
+use moat_gofer::sandbox::{self, MountSource, SourceKind};
 use moat_gofer::server::Server;
 
 use nix::sys::signal::{SigHandler, Signal, signal};
@@ -18,7 +18,8 @@ pub struct GoferArgs {
     /// Descriptor of this Gofer's end of the `SOCK_SEQPACKET` socketpair.
     #[arg(long)]
     sock_fd: RawFd,
-    /// A mount to serve, as `rw:PATH` or `ro:PATH`; the first is the root.
+    /// A mount to serve, as `rw:PATH`, `ro:PATH` or `tmpfs` (a fresh one,
+    /// private to the Gofer); the first is the root.
     #[arg(long = "mount", required = true, value_parser = parse_mount)]
     mounts: Vec<MountSource>,
     /// After confinement, make a system call outside the allowlist (tests
@@ -28,7 +29,10 @@ pub struct GoferArgs {
 }
 
 fn parse_mount(s: &str) -> Result<MountSource, String> {
-    let (mode, path) = s.split_once(':').ok_or_else(|| format!("mount {s:?}: expected rw:PATH or ro:PATH"))?;
+    if s == "tmpfs" {
+        return Ok(MountSource { kind: SourceKind::Tmpfs, readonly: false });
+    }
+    let (mode, path) = s.split_once(':').ok_or_else(|| format!("mount {s:?}: expected rw:PATH, ro:PATH or tmpfs"))?;
     let readonly = match mode {
         "ro" => true,
         "rw" => false,
@@ -37,7 +41,7 @@ fn parse_mount(s: &str) -> Result<MountSource, String> {
     if !path.starts_with('/') {
         return Err(format!("mount {s:?}: path must be absolute"));
     }
-    Ok(MountSource { path: PathBuf::from(path), readonly })
+    Ok(MountSource { kind: SourceKind::Bind(PathBuf::from(path)), readonly })
 }
 
 /// Confines this process and serves until the Sentry hangs up.

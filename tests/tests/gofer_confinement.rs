@@ -93,7 +93,7 @@ fn bad_arguments_fail_with_a_clear_error_and_leave_no_mount() {
         (&["--sock-fd", "77", "--mount", &ok_mount], "stat socket fd 77"),
         (&["--sock-fd", "3", "--mount", "rx:/x"], "mode must be rw or ro"),
         (&["--sock-fd", "3", "--mount", "rw:relative"], "must be absolute"),
-        (&["--sock-fd", "3", "--mount", "nocolon"], "expected rw:PATH or ro:PATH"),
+        (&["--sock-fd", "3", "--mount", "nocolon"], "expected rw:PATH, ro:PATH or tmpfs"),
         (&["--sock-fd", "3"], "--mount"),
     ];
     for (args, want) in cases {

@@ -1,6 +1,7 @@
 //! `moat do` as a user meets it: exit statuses, errors, and nothing left
 //! behind.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use moat_tests::*;
@@ -81,11 +82,34 @@ fn a_served_rootfs_can_be_written_when_asked() {
 }
 
 #[test]
+fn tmp_and_dev_shm_are_private_and_writable() {
+    let name = format!("moat-private-{}", std::process::id());
+    let script =
+        format!("echo x > /tmp/{name} && echo y > /dev/shm/{name} && /bin/busybox cat /tmp/{name} /dev/shm/{name}");
+    let out = moat_do(&["--", "/bin/busybox", "sh", "-c", &script]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "x\ny\n", "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!Path::new("/tmp").join(&name).exists() && !Path::new("/dev/shm").join(&name).exists());
+    // A second sandbox starts with its own empty /tmp.
+    let out = moat_do(&["--", "/bin/busybox", "ls", "-A", "/tmp"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+}
+
+fn mount_count() -> usize {
+    procfs::process::Process::myself().unwrap().mountinfo().unwrap().into_iter().count()
+}
+
+#[test]
 fn runs_leave_no_process_behind() {
-    for _ in 0..20 {
-        moat_do(&["--", "/bin/busybox", "true"]);
-        moat_do(&["--", "/nonexistent"]);
+    let mounts = mount_count();
+    for i in 0..200 {
+        match i % 4 {
+            0 => moat_do(&["--", "/bin/busybox", "true"]),
+            1 => moat_do(&["--", "/nonexistent"]),
+            2 => moat_do(&["--", "/bin/busybox", "sh", "-c", "echo x > /tmp/f; /bin/busybox sleep 0 & wait"]),
+            _ => moat_do(&["--", "/bin/busybox", "sh", "-c", "kill -9 $$"]),
+        };
     }
+    assert_eq!(mount_count(), mounts, "the host's mount table changed");
     // Other tests run moat in parallel; only processes that outlive a
     // moment would be strays.
     let mut left = moat_processes();

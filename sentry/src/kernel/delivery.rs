@@ -17,9 +17,10 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
     loop {
         let Some(info) = task.queue.lock().take(task.signals.mask()) else { break };
         let act = task.signals.action(info.signo).unwrap_or_default();
-        if act.handler == SIG_DFL && task.tid == 1 && info.code <= 0 && info.signo != libc::SIGKILL {
+        if act.handler == SIG_DFL && task.tid == 1 && info.code <= 0 {
             // The PID namespace's init ignores signals it has no handler
-            // for when they come from inside (faults and the host excepted).
+            // for when they come from inside, SIGKILL included (faults and
+            // signals from the host excepted).
             continue;
         }
         match act.handler {

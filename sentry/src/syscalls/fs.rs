@@ -356,7 +356,7 @@ fn do_access(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, mode: i32, flag
     if mode & libc::X_OK != 0 && !found.stat.is_dir() && found.stat.mode & 0o111 == 0 {
         return Err(Errno::EACCES.into());
     }
-    if mode & libc::W_OK != 0 && k.vfs.root_readonly() && !found.stat.is_symlink() {
+    if mode & libc::W_OK != 0 && k.vfs.readonly_at(&found.path) && !found.stat.is_symlink() {
         return Err(Errno::EROFS.into());
     }
     Ok(0)

@@ -43,6 +43,8 @@ pub struct Vfs {
     root: HandleId,
     root_stat: Stat,
     root_readonly: bool,
+    /// Other Gofer mounts and where they sit in the tree (tmpfs on /tmp…).
+    mounts: Vec<MountPoint>,
     dcache: dcache::DentryCache,
     /// Files (device, inode) the Sentry opened for writing: their cached
     /// attributes may be stale, so their stat asks the Gofer.
@@ -54,6 +56,17 @@ pub struct Vfs {
 /// the image.
 const HOST_DEVICES: &[&[u8]] = &[b"/dev/null", b"/dev/zero", b"/dev/full", b"/dev/random", b"/dev/urandom"];
 
+/// A Gofer mount other than the root, at a canonical path.
+#[derive(Debug, Clone)]
+pub struct MountPoint {
+    /// Where it is mounted.
+    pub path: Vec<u8>,
+    /// The root handle of the Gofer mount.
+    pub handle: HandleId,
+    /// Its root's attributes.
+    pub stat: Stat,
+}
+
 /// Splits a path into its non-empty components.
 fn components(path: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
     path.split(|&b| b == b'/').filter(|c| !c.is_empty())
@@ -63,12 +76,24 @@ impl Vfs {
     /// The tree of the Gofer's mount 0, which the Gofer serves read-only
     /// when `root_readonly`.
     pub fn new(gofer: Arc<GoferClient>, root_readonly: bool) -> Result<Self, Errno> {
+        Self::with_mounts(gofer, root_readonly, &[])
+    }
+
+    /// The tree of the Gofer's mount 0, with Gofer mount `n` at `path` for
+    /// each `(path, n)` of `mounts` (canonical absolute paths).
+    pub fn with_mounts(gofer: Arc<GoferClient>, root_readonly: bool, mounts: &[(Vec<u8>, u32)]) -> Result<Self, Errno> {
         let root = gofer.attach(0).map_err(|e| e.errno())?;
+        let mut points = Vec::with_capacity(mounts.len());
+        for (path, n) in mounts {
+            let m = gofer.attach(*n).map_err(|e| e.errno())?;
+            points.push(MountPoint { path: path.clone(), handle: m.handle, stat: m.stat });
+        }
         Ok(Vfs {
             gofer,
             root: root.handle,
             root_stat: root.stat,
             root_readonly,
+            mounts: points,
             dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
             written: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
@@ -90,9 +115,19 @@ impl Vfs {
         self.written.lock().unwrap_or_else(|p| p.into_inner()).insert((st.dev, st.ino));
     }
 
-    /// Whether the root file system is read-only.
-    pub fn root_readonly(&self) -> bool {
-        self.root_readonly
+    /// Whether the file system holding canonical path `path` is read-only
+    /// (the root may be; the Sentry's tmpfs mounts never are).
+    pub fn readonly_at(&self, path: &[u8]) -> bool {
+        let in_mount = self
+            .mounts
+            .iter()
+            .any(|m| path == m.path.as_slice() || path.starts_with(&dcache::child_path(&m.path, b"")));
+        !in_mount && self.root_readonly
+    }
+
+    /// The mount whose root is at canonical path `path`.
+    fn mount_at(&self, path: &[u8]) -> Option<&MountPoint> {
+        self.mounts.iter().find(|m| m.path == path)
     }
 
     /// The Gofer client.
@@ -103,7 +138,7 @@ impl Vfs {
     /// Drops a handle [`Vfs::lookup`] returned (handles the dentry cache
     /// keeps stay).
     pub fn release(&self, h: HandleId) {
-        if h != self.root && !self.dcache.owns(h) {
+        if h != self.root && !self.dcache.owns(h) && !self.mounts.iter().any(|m| m.handle == h) {
             let _ = self.gofer.release(&[h]);
         }
     }
@@ -297,13 +332,22 @@ impl Walker<'_> {
         todo: &[Vec<u8>],
     ) -> Result<(HandleId, Stat, Option<Vec<u8>>), Errno> {
         let key = dcache::child_path(dir, name);
+        if let Some(m) = self.vfs.mount_at(&key) {
+            // A mount covers whatever the parent file system has there.
+            return Ok((m.handle, m.stat, None));
+        }
         if let Some(d) = self.vfs.dcache.get(&key) {
             return Ok((d.handle, d.stat, d.target));
         }
         // The plain names that follow, in walking order (todo is reversed).
         let mut batch: Vec<&[u8]> = vec![name];
+        let mut at = key.clone();
         for c in todo.iter().rev() {
             if c.as_slice() == b"." || c.as_slice() == b".." || batch.len() >= 64 {
+                break;
+            }
+            at = dcache::child_path(&at, c);
+            if self.vfs.mount_at(&at).is_some() {
                 break;
             }
             batch.push(c.as_slice());
