@@ -80,6 +80,11 @@ fn file_call_errors() {
 }
 
 #[test]
+fn wild_pointers_get_linuxs_answers() {
+    same_as_native("wild_pointers");
+}
+
+#[test]
 fn init_ignores_its_own_signals_without_a_handler() {
     // As the init of a PID namespace on Linux: SIGTERM from inside with no
     // handler does nothing, a handler still runs, and a fault still kills.

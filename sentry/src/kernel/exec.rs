@@ -83,6 +83,11 @@ pub fn load_program(
     envp: Vec<Vec<u8>>,
     creds: super::Creds,
 ) -> Result<Program, ExecError> {
+    if argv.is_empty() {
+        // As Linux since 5.18: an empty argv becomes one empty string, so
+        // programs never see argc == 0.
+        argv.push(Vec::new());
+    }
     loader::check_args(&argv, &envp)?;
     let mut target = path.to_vec();
     for _ in 0..=MAX_INTERP_DEPTH {

@@ -166,7 +166,11 @@ pub(super) fn sigaltstack(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
             return Err(Errno::EPERM.into());
         }
         let mode = flags & !(1 << 31); // SS_AUTODISARM is accepted
+        let cur_flags = if current.flags & libc::SS_DISABLE != 0 { 0 } else { current.flags };
+        // Linux changes nothing, and checks nothing, when nothing would change.
+        let unchanged = sp == current.sp && size == current.size && flags == cur_flags;
         t.altstack = match mode {
+            _ if unchanged => current,
             libc::SS_DISABLE => AltStack::default(),
             0 | libc::SS_ONSTACK => {
                 if size < MINSIGSTKSZ {
