@@ -49,6 +49,41 @@ impl Drop for Scratch {
     }
 }
 
+/// Every file under `root`, sorted: path, type and permission bits, owner,
+/// link count, size, and content (small files) or symlink target. Two trees
+/// that went through the same operations must give the same list.
+pub fn tree_snapshot(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let p = root.join(&rel);
+        let st = nix::sys::stat::lstat(&p).expect("lstat in snapshot");
+        let kind = st.st_mode & libc::S_IFMT;
+        let detail = match kind {
+            libc::S_IFREG if st.st_size < 4096 => format!("{:?}", std::fs::read(&p).expect("read in snapshot")),
+            libc::S_IFLNK => format!("-> {:?}", std::fs::read_link(&p).expect("readlink in snapshot")),
+            libc::S_IFDIR => {
+                for e in std::fs::read_dir(&p).expect("readdir in snapshot") {
+                    stack.push(rel.join(e.expect("dir entry").file_name()));
+                }
+                String::new()
+            }
+            _ => String::new(),
+        };
+        let size = if kind == libc::S_IFREG { st.st_size } else { 0 };
+        out.push(format!(
+            "{} mode={:o} uid={} gid={} nlink={} size={size} {detail}",
+            rel.display(),
+            st.st_mode,
+            st.st_uid,
+            st.st_gid,
+            st.st_nlink
+        ));
+    }
+    out.sort();
+    out
+}
+
 /// A scratch base on a different file system than [`std::env::temp_dir`],
 /// for tests that need EXDEV.
 pub fn other_fs_base() -> PathBuf {

@@ -168,43 +168,6 @@ fn scenario() -> Vec<Op> {
     ]
 }
 
-/// Every file under `root`: path, type and permission bits, owner, size,
-/// links, content or target, user xattrs.
-fn snapshot(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let p = root.join(&rel);
-        let st = nix::sys::stat::lstat(&p).unwrap();
-        let kind = st.st_mode & libc::S_IFMT;
-        let detail = match kind {
-            libc::S_IFREG => format!("{:?}", std::fs::read(&p).unwrap()),
-            libc::S_IFLNK => format!("-> {:?}", std::fs::read_link(&p).unwrap()),
-            libc::S_IFDIR => {
-                let mut names: Vec<_> = std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().file_name()).collect();
-                names.sort();
-                for n in names {
-                    stack.push(rel.join(n));
-                }
-                String::new()
-            }
-            _ => String::new(),
-        };
-        let size = if kind == libc::S_IFREG { st.st_size } else { 0 };
-        out.push(format!(
-            "{} mode={:o} uid={} gid={} nlink={} size={} {}",
-            rel.display(),
-            st.st_mode,
-            st.st_uid,
-            st.st_gid,
-            st.st_nlink,
-            size,
-            detail
-        ));
-    }
-    out
-}
-
 fn run_scenario(client: &GoferClient, t: &Twins) {
     let mut native = Native { mounts: t.native.clone() };
     let roots = (0..3).map(|m| client.attach(m).unwrap().handle).collect();
@@ -237,7 +200,7 @@ fn run_scenario(client: &GoferClient, t: &Twins) {
         assert!(errors_seen.contains(want), "scenario never produced {want}: {errors_seen:?}");
     }
     for (i, (n, s)) in t.native.iter().zip(&t.served).enumerate() {
-        assert_eq!(snapshot(n), snapshot(s), "trees of mount {i} differ");
+        assert_eq!(tree_snapshot(n), tree_snapshot(s), "trees of mount {i} differ");
     }
 }
 

@@ -3,37 +3,9 @@
 //! served read-write (`--rootfs DIR --rootfs-rw`); same output, same
 //! status, same tree afterwards.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use moat_tests::*;
-
-fn snapshot(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![std::path::PathBuf::new()];
-    while let Some(rel) = stack.pop() {
-        let p = root.join(&rel);
-        let st = nix::sys::stat::lstat(&p).unwrap();
-        let kind = st.st_mode & libc::S_IFMT;
-        let detail = match kind {
-            libc::S_IFREG if st.st_size < 4096 => format!("{:?}", std::fs::read(&p).unwrap()),
-            libc::S_IFREG => format!("{} bytes", st.st_size),
-            libc::S_IFLNK => format!("-> {:?}", std::fs::read_link(&p).unwrap()),
-            libc::S_IFDIR => {
-                let mut names: Vec<_> = std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().file_name()).collect();
-                names.sort();
-                for n in names {
-                    stack.push(rel.join(n));
-                }
-                String::new()
-            }
-            _ => String::new(),
-        };
-        out.push(format!("{} {:o} {} {}", rel.display(), st.st_mode, st.st_nlink, detail));
-    }
-    out.sort();
-    out
-}
 
 fn run_both(script: &str) {
     let native_dir = Scratch::new("tree-native");
@@ -57,7 +29,7 @@ fn run_both(script: &str) {
         "script {script:?}\nmoat stderr: {}",
         String::from_utf8_lossy(&moat.stderr)
     );
-    assert_eq!(snapshot(native_dir.path()), snapshot(moat_dir.path()), "trees differ after {script:?}");
+    assert_eq!(tree_snapshot(native_dir.path()), tree_snapshot(moat_dir.path()), "trees differ after {script:?}");
 }
 
 const B: &str = "/bin/busybox";

@@ -285,20 +285,7 @@ pub(super) fn statfs(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn fstatfs(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
-    let s = nix::sys::statfs::fstatfs(&f.fd)?;
-    let v = nix::sys::statvfs::fstatvfs(&f.fd)?;
-    let st = moat_gofer::StatFs {
-        fs_type: s.filesystem_type().0 as u64,
-        bsize: s.block_size() as u64,
-        blocks: s.blocks(),
-        bfree: s.blocks_free(),
-        bavail: s.blocks_available(),
-        files: s.files(),
-        ffree: s.files_free(),
-        namelen: s.maximum_name_length() as u64,
-        frsize: v.fragment_size(),
-        flags: s.flags().bits(),
-    };
+    let st = moat_gofer::hostfs::statfs(std::os::fd::AsFd::as_fd(&f.fd))?;
     t.mm.copy_out(a[1], &statfs_bytes(&st))?;
     Ok(0)
 }
