@@ -102,6 +102,19 @@ fn applets_match_native() {
         (&["sh", "-c", "read a b; echo \"$b $a\""], b"one two\n"),
         (&["sh", "-c", "cd /usr/bin && pwd && cd .. && pwd"], b""),
         (&["sh", "-c", "[ -x /bin/busybox ] && echo yes"], b""),
+        (&["nproc"], b""),
+        (&["id"], b""),
+        (&["uname", "-m", "-s"], b""),
+        (&["env", "-i", "A=1", "B=2", "/bin/busybox", "env"], b""),
+        (&["printenv", "HOME"], b""),
+        (&["date", "+%Y"], b""),
+        (&["timeout", "5", "/bin/busybox", "echo", "in time"], b""),
+        (&["dd", "if=/etc/passwd", "of=/dev/null", "bs=100", "count=1", "status=none"], b""),
+        (&["dd", "if=/dev/zero", "bs=1k", "count=4", "status=none"], b""),
+        (&["head", "-c", "16", "/dev/zero"], b""),
+        (&["tar", "cf", "-", "-C", "/etc", "hostname"], b""),
+        (&["gzip", "-c", "/etc/hostname"], b""),
+        (&["xargs", "echo"], b"a b\nc\n"),
     ]);
 }
 

@@ -126,7 +126,7 @@ pub fn execve(
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<(), ExecError> {
-    let p = load_program(vfs, &task.cwd, path, argv, envp, task.creds)?;
+    let p = load_program(vfs, &task.cwd, path, argv, envp, task.creds.clone())?;
     // Past this point exec cannot fail.
     task.mm = p.mm;
     task.regs = p.regs;

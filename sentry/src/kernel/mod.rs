@@ -59,12 +59,14 @@ impl ExitStatus {
 }
 
 /// User and group ids of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Creds {
     /// Real, effective and saved user id.
     pub uid: u32,
     /// Real, effective and saved group id.
     pub gid: u32,
+    /// Supplementary groups.
+    pub groups: Vec<u32>,
 }
 
 /// The kernel, shared by the Sentry threads of every task.
@@ -221,6 +223,8 @@ pub struct Task {
     pub comm: Vec<u8>,
     /// File mode creation mask.
     pub umask: u32,
+    /// Nice value (-20..19), as getpriority reports it.
+    pub nice: i32,
     /// `set_tid_address`.
     pub clear_child_tid: u64,
     /// Signal actions and mask.
@@ -262,7 +266,7 @@ impl Task {
         if !found.stat.is_dir() {
             return Err(Errno::ENOTDIR.into());
         }
-        let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds)?;
+        let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
         let rlimits = rlimits::Rlimits::initial();
         let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
         let mut fds = FdTable::new(usize::try_from(nofile).unwrap_or(NOFILE));
@@ -283,6 +287,7 @@ impl Task {
             exe: p.exe,
             comm: p.comm,
             umask: 0o022,
+            nice: 0,
             clear_child_tid: 0,
             signals: signals::SignalState::default(),
             rlimits,

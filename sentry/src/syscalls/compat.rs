@@ -14,6 +14,10 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero; no stopped or continued children yet",
         libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
+        libc::SYS_getrusage | libc::SYS_times => "CPU time is not accounted per task yet: it reads as zero",
+        libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",
+        libc::SYS_setpriority => "kept for getpriority, not applied",
+        libc::SYS_sysinfo => "the host's memory and load figures",
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
         libc::SYS_open | libc::SYS_openat => {

@@ -5,6 +5,7 @@
 mod attr;
 pub mod compat;
 mod fs;
+mod info;
 mod mem;
 mod poll;
 mod proc;
@@ -148,6 +149,16 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_pause => signal::pause,
         SYS_sigaltstack => signal::sigaltstack,
         SYS_pipe => fs::pipe,
+        SYS_sysinfo => info::sysinfo,
+        SYS_getrusage => info::getrusage,
+        SYS_times => info::times,
+        SYS_sched_getaffinity => info::sched_getaffinity,
+        SYS_sched_setaffinity => info::sched_setaffinity,
+        SYS_getgroups => info::getgroups,
+        SYS_getresuid => info::getresuid,
+        SYS_getresgid => info::getresgid,
+        SYS_getpriority => info::getpriority,
+        SYS_setpriority => info::setpriority,
         SYS_mkdir => tree::mkdir,
         SYS_mkdirat => tree::mkdirat,
         SYS_mknod => tree::mknod,
