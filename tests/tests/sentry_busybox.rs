@@ -112,6 +112,13 @@ fn applets_match_native() {
         (&["dd", "if=/etc/passwd", "of=/dev/null", "bs=100", "count=1", "status=none"], b""),
         (&["dd", "if=/dev/zero", "bs=1k", "count=4", "status=none"], b""),
         (&["head", "-c", "16", "/dev/zero"], b""),
+        (
+            &["sh", "-c", "echo gone > /dev/null; echo $?; /bin/busybox head -c 8 /dev/urandom | /bin/busybox wc -c"],
+            b"",
+        ),
+        (&["sh", "-c", "echo to-stdout > /dev/stdout; /bin/busybox cat /dev/stdin"], b"from stdin\n"),
+        (&["stat", "-c", "%F %t %T", "/dev/null", "/dev/zero"], b""),
+        (&["sh", "-c", "/bin/busybox cat /proc/self/cmdline | /bin/busybox tr '\\0' ' '"], b""),
         (&["tar", "cf", "-", "-C", "/etc", "hostname"], b""),
         (&["gzip", "-c", "/etc/hostname"], b""),
         (&["xargs", "echo"], b"a b\nc\n"),
@@ -165,4 +172,13 @@ fn identity_inside_the_sandbox() {
     assert_eq!(inside(&["sh", "-c", "echo $$ $PPID"]), "1 0\n");
     assert_eq!(inside(&["uname", "-r"]), "6.1.0-moat\n");
     assert_eq!(inside(&["uname", "-s"]), "Linux\n");
+    // /proc shows the sandbox's processes only: never this host process.
+    let pids = inside(&["sh", "-c", "/bin/busybox sleep 1 & ls /proc | /bin/busybox grep '^[0-9]'"]);
+    let host_pid = std::process::id().to_string();
+    assert!(pids.lines().all(|p| p != host_pid), "host pid visible: {pids}");
+    assert!(pids.lines().count() <= 4, "only the sandbox's few processes: {pids}");
+    assert_eq!(inside(&["readlink", "/proc/self"]).trim().parse::<i32>().ok(), Some(1));
+    let ps = inside(&["ps", "-o", "pid,comm"]);
+    assert_eq!(ps.lines().skip(1).map(|l| l.split_whitespace().next().unwrap_or("")).collect::<Vec<_>>(), ["1"]);
+    assert_eq!(inside(&["cat", "/proc/version"]), "Linux version 6.1.0-moat (moat) #1 SMP moat\n");
 }

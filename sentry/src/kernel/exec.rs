@@ -71,6 +71,8 @@ pub struct Program {
     pub exe: Vec<u8>,
     /// The new `comm`.
     pub comm: Vec<u8>,
+    /// argv, NUL-terminated each (/proc/PID/cmdline).
+    pub cmdline: Vec<u8>,
 }
 
 /// Finds `path` (from `cwd`), follows `#!` interpreters, and loads the ELF
@@ -113,20 +115,26 @@ pub fn load_program(
         let regs = mm.stub().initial_regs(loaded.entry, loaded.sp);
         let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         let comm = base[..base.len().min(15)].to_vec();
-        return Ok(Program { mm, regs, exe: img.path, comm });
+        let cmdline = argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
+        return Ok(Program { mm, regs, exe: img.path, comm, cmdline });
     }
     Err(Errno::ELOOP.into())
 }
 
 /// Replaces `task`'s program with `path`. On failure the task is unchanged.
 pub fn execve(
-    vfs: &Vfs,
+    k: &super::Kernel,
     task: &mut Task,
     path: &[u8],
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<(), ExecError> {
-    let p = load_program(vfs, &task.cwd, path, argv, envp, task.creds.clone())?;
+    let p = load_program(&k.vfs, &task.cwd, path, argv, envp, task.creds.clone())?;
+    k.proc_infos.update(task.tid, |i| {
+        i.comm = p.comm.clone();
+        i.cmdline = p.cmdline.clone();
+        i.exe = p.exe.clone();
+    });
     // Past this point exec cannot fail.
     task.mm = p.mm;
     task.regs = p.regs;

@@ -19,13 +19,43 @@ pub struct OpenFile {
     /// Reads and writes can block (a pipe, socket or terminal): they wait
     /// interruptibly (`kernel::blocking`).
     pub may_block: bool,
+    /// A synthetic directory's entries and the read position in them.
+    pub synth_dir: Option<std::sync::Mutex<(crate::vfs::synth::DirEntries, usize)>>,
+    /// A synthetic file's attributes (its host descriptor is a memfd).
+    pub synth_stat: Option<moat_gofer::Stat>,
 }
 
 impl OpenFile {
     /// A description of host descriptor `fd`, opened with `flags`.
     pub fn new(fd: OwnedFd, path: Vec<u8>, flags: i32) -> Arc<Self> {
         let may_block = super::blocking::may_block(&fd);
-        Arc::new(OpenFile { fd, path, flags: std::sync::atomic::AtomicI32::new(flags), may_block })
+        Arc::new(OpenFile {
+            fd,
+            path,
+            flags: std::sync::atomic::AtomicI32::new(flags),
+            may_block,
+            synth_dir: None,
+            synth_stat: None,
+        })
+    }
+
+    /// A synthetic file or directory (procfs, devfs) with attributes
+    /// `stat`: getdents reads `entries` when it is a directory.
+    pub fn synthetic(
+        fd: OwnedFd,
+        path: Vec<u8>,
+        flags: i32,
+        stat: moat_gofer::Stat,
+        entries: Option<crate::vfs::synth::DirEntries>,
+    ) -> Arc<Self> {
+        Arc::new(OpenFile {
+            fd,
+            path,
+            flags: std::sync::atomic::AtomicI32::new(flags),
+            may_block: false,
+            synth_dir: entries.map(|e| std::sync::Mutex::new((e, 0))),
+            synth_stat: Some(stat),
+        })
     }
 
     /// Its access mode and status flags.

@@ -55,6 +55,13 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         return Err(Errno::EINVAL.into());
     }
     let pid = k.procs().add_child(parent.tid)?;
+    let info = crate::kernel::procfs::ProcInfo {
+        comm: parent.comm.clone(),
+        cmdline: Vec::new(),
+        exe: parent.exe.clone(),
+        cwd: parent.cwd.clone(),
+    };
+    k.proc_infos.set(pid, info);
     let stub_pid = match parent.mm.stub().fork() {
         Ok(p) => p,
         Err(e) => {

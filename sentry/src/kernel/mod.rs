@@ -11,6 +11,7 @@ pub mod exec;
 pub mod fd_table;
 pub mod fork;
 pub mod process;
+pub mod procfs;
 pub mod rlimits;
 pub mod signal_frame;
 pub mod signals;
@@ -27,6 +28,10 @@ use crate::mm::AddressSpace;
 use crate::platform::ptrace::{Event, PlatformError};
 use crate::vfs::Vfs;
 use fd_table::FdTable;
+
+/// The release `uname -r` reports inside a sandbox: moat's own, in the
+/// form programs parse (a Linux version they accept, then the name).
+pub const RELEASE: &str = "6.1.0-moat";
 
 /// Failures that end the sandbox (never an application's doing).
 #[derive(Debug, Error)]
@@ -79,6 +84,8 @@ pub struct Kernel {
     pub procs: Mutex<process::ProcessTable>,
     /// Signalled whenever a process exits (for wait).
     pub proc_changed: Condvar,
+    /// What /proc shows of each process.
+    pub proc_infos: procfs::ProcInfos,
     /// Pending-signal queues of the live tasks, by pid.
     pub tasks: Mutex<std::collections::HashMap<i32, Arc<sigqueue::SignalQueue>>>,
     /// The file tree.
@@ -112,7 +119,11 @@ impl std::fmt::Debug for DebugLog {
 impl Kernel {
     /// A kernel over `vfs` with only init in its PID namespace.
     pub fn new(vfs: Vfs, log: Option<DebugLog>, strace: bool, hostname: Vec<u8>) -> KernelRef {
-        Arc::new(Kernel {
+        let proc = Arc::new(procfs::ProcFs::default());
+        vfs.mount_synth(b"/proc", proc.clone());
+        vfs.mount_synth(b"/dev", Arc::new(crate::vfs::devfs::DevFs));
+        let k = Arc::new(Kernel {
+            proc_infos: procfs::ProcInfos::default(),
             procs: Mutex::new(process::ProcessTable::with_init()),
             proc_changed: Condvar::new(),
             tasks: Mutex::new(std::collections::HashMap::new()),
@@ -120,7 +131,9 @@ impl Kernel {
             log,
             strace,
             hostname,
-        })
+        });
+        proc.attach(&k);
+        k
     }
 
     /// The process table, locked.
@@ -188,7 +201,12 @@ impl Kernel {
                     }
                     procs = self.proc_changed.wait(procs).unwrap_or_else(|p| p.into_inner());
                 }
-                other => return Ok(other),
+                other => {
+                    if let (true, process::WaitOutcome::Exited(pid, _)) = (reap, &other) {
+                        self.proc_infos.remove(*pid);
+                    }
+                    return Ok(other);
+                }
             }
         }
     }
@@ -276,6 +294,15 @@ impl Task {
             fds.set(i as i32, file, false)?;
         }
         let queue = kernel.register(1)?;
+        kernel.proc_infos.set(
+            1,
+            procfs::ProcInfo {
+                comm: p.comm.clone(),
+                cmdline: p.cmdline.clone(),
+                exe: p.exe.clone(),
+                cwd: found.path.clone(),
+            },
+        );
         queue.set_stub(p.mm.stub_pid());
         Ok(Task {
             tid: 1,
@@ -309,6 +336,7 @@ fn is_fault(info: &libc::siginfo_t) -> bool {
 
 /// Runs `task` until it ends.
 pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
+    procfs::set_current(task.tid);
     loop {
         delivery::deliver_pending(kernel, task)?;
         if let Some(status) = task.exit {

@@ -31,6 +31,9 @@ pub(crate) fn stat_bytes(s: &Stat) -> [u8; 144] {
 /// Attributes of an open file's host descriptor.
 pub(crate) fn fd_stat(task: &Task, fd: i32) -> Result<Stat, Errno> {
     let f = task.fds.get(fd)?;
+    if let Some(st) = f.synth_stat {
+        return Ok(st);
+    }
     let st = nix::sys::stat::fstat(&f.fd)?;
     Ok(Stat::from_host(&st))
 }

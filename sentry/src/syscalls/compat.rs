@@ -21,12 +21,12 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
         libc::SYS_open | libc::SYS_openat => {
-            "Gofer files and /dev/{null,zero,full,random,urandom}; no O_TMPFILE, O_PATH opens the file for reading"
+            "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
         libc::SYS_ioctl => "FIOCLEX, FIONCLEX, TCGETS and TIOCGWINSZ on a terminal; ENOTTY otherwise",
         libc::SYS_fcntl => "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks",
         libc::SYS_exit => "ends the process (one thread per process so far)",
-        libc::SYS_readlink | libc::SYS_readlinkat => "/proc/self/exe and Gofer symlinks; no /proc yet",
+        libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {
             "the sandbox runs as root: no permission checks yet"
         }

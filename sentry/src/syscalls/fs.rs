@@ -169,14 +169,39 @@ pub(super) fn writev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(write_host(t, &f, &data, None)? as i64)
 }
 
+/// The descriptor a path names through /proc/self/fd/N, /dev/fd/N or
+/// /dev/std{in,out,err}. Until /proc/PID/fd has magic links of its own,
+/// these exact spellings are recognised here; opening one shares the open
+/// file (as opening a pipe's or terminal's link does on Linux).
+fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
+    let s = std::str::from_utf8(path).ok()?;
+    let me = t.tid.to_string();
+    let n = match s {
+        "/dev/stdin" => return Some(0),
+        "/dev/stdout" => return Some(1),
+        "/dev/stderr" => return Some(2),
+        _ => s.strip_prefix("/dev/fd/").or_else(|| s.strip_prefix("/proc/self/fd/")).or_else(|| {
+            s.strip_prefix("/proc/").and_then(|r| r.strip_prefix(me.as_str())).and_then(|r| r.strip_prefix("/fd/"))
+        })?,
+    };
+    n.parse().ok()
+}
+
 fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    if let Some(n) = fd_link(t, &p) {
+        let f = t.fds.get(n).map_err(|_| Errno::ENOENT)?;
+        return Ok(t.fds.insert(f, flags & libc::O_CLOEXEC != 0, 0)? as i64);
+    }
     let base = base_dir(t, dirfd, &p)?;
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
-    let (fd, canonical) = k.vfs.open(&base, &p, flags, mode & !t.umask, owner)?;
+    let opened = k.vfs.open(&base, &p, flags, mode & !t.umask, owner)?;
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
-    let file = OpenFile::new(fd, canonical, keep);
+    let file = match opened.synth_stat {
+        Some(st) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
+        None => OpenFile::new(opened.fd, opened.path, keep),
+    };
     Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64)
 }
 
@@ -195,6 +220,18 @@ pub(super) fn close(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn lseek(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
+    if let Some(dir) = &f.synth_dir {
+        // A synthetic directory's offset is an entry index.
+        let mut d = dir.lock().unwrap_or_else(|p| p.into_inner());
+        return match (int(a[2]), a[1] as i64) {
+            (libc::SEEK_SET, off) if off >= 0 => {
+                d.1 = off as usize;
+                Ok(off)
+            }
+            (libc::SEEK_CUR, 0) => Ok(d.1 as i64),
+            _ => Err(Errno::EINVAL.into()),
+        };
+    }
     let whence = match int(a[2]) {
         libc::SEEK_SET => nix::unistd::Whence::SeekSet,
         libc::SEEK_CUR => nix::unistd::Whence::SeekCur,
@@ -306,6 +343,7 @@ pub(super) fn chdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if !found.stat.is_dir() {
         return Err(Errno::ENOTDIR.into());
     }
+    k.proc_infos.update(t.tid, |i| i.cwd = found.path.clone());
     t.cwd = found.path;
     Ok(0)
 }
@@ -315,19 +353,11 @@ fn do_readlink(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, buf: u64, siz
         return Err(Errno::EINVAL.into());
     }
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
-    let target = if p == b"/proc/self/exe" {
-        t.exe.clone()
-    } else {
-        let base = base_dir(t, dirfd, &p)?;
-        let found = k.vfs.lookup(&base, &p, false)?;
-        let r = if found.stat.is_symlink() {
-            k.vfs.gofer().readlink(found.handle).map_err(|e| e.errno())
-        } else {
-            Err(Errno::EINVAL)
-        };
-        k.vfs.release(found.handle);
-        r?
-    };
+    let base = base_dir(t, dirfd, &p)?;
+    let found = k.vfs.lookup(&base, &p, false)?;
+    let r = k.vfs.readlink(&found);
+    k.vfs.release(found.handle);
+    let target = r?;
     let n = target.len().min(size as usize);
     t.mm.copy_out(buf, &target[..n])?;
     Ok(n as i64)
@@ -373,6 +403,16 @@ pub(super) fn faccessat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 pub(super) fn getdents64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f: Arc<OpenFile> = t.fds.get(int(a[0]))?;
     let count = (a[2] as usize).min(MAX_RW);
+    if let Some(dir) = &f.synth_dir {
+        let mut d = dir.lock().unwrap_or_else(|p| p.into_inner());
+        let (bytes, next) = crate::vfs::synth::dirents(&d.0, &f.path, d.1, count);
+        if bytes.is_empty() && next < d.0.len() {
+            return Err(Errno::EINVAL.into());
+        }
+        t.mm.copy_out(a[1], &bytes)?;
+        d.1 = next;
+        return Ok(bytes.len() as i64);
+    }
     let mut buf = vec![0u8; count];
     // SAFETY: `buf` is writable for `count` bytes; nix has no getdents.
     let r = unsafe { libc::syscall(libc::SYS_getdents64, f.fd.as_raw_fd(), buf.as_mut_ptr(), count) };

@@ -7,10 +7,6 @@ use crate::kernel::{ExitStatus, KernelRef, Task, exec};
 use crate::loader::{MAX_ARG_STRLEN, MAX_ARGS_BYTES};
 use crate::vfs::PATH_MAX;
 
-/// The release `uname -r` reports inside a sandbox: moat's own, in the
-/// form programs parse (a Linux version they accept, then the name).
-pub const RELEASE: &str = "6.1.0-moat";
-
 pub(super) fn exit(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     // One thread per process so far: exit ends the process.
     exit_group(k, t, a)
@@ -53,7 +49,7 @@ pub(super) fn execve(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if path.is_empty() {
         return Err(Errno::ENOENT.into());
     }
-    exec::execve(&k.vfs, t, &path, argv, envp)?;
+    exec::execve(k, t, &path, argv, envp)?;
     Ok(0)
 }
 
@@ -100,7 +96,7 @@ pub(super) fn arch_prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
     }
 }
 
-pub(super) fn prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     match int(a[0]) {
         libc::PR_SET_NAME => {
             // Linux copies at most 16 bytes and keeps 15.
@@ -113,6 +109,7 @@ pub(super) fn prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
                 name.push(b);
             }
             name.truncate(15);
+            k.proc_infos.update(t.tid, |i| i.comm = name.clone());
             t.comm = name;
             Ok(0)
         }
@@ -128,7 +125,8 @@ pub(super) fn prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn uname(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let fields: [&[u8]; 6] = [b"Linux", &k.hostname, RELEASE.as_bytes(), b"#1 SMP moat", b"x86_64", b"(none)"];
+    let fields: [&[u8]; 6] =
+        [b"Linux", &k.hostname, crate::kernel::RELEASE.as_bytes(), b"#1 SMP moat", b"x86_64", b"(none)"];
     let mut buf = [0u8; 6 * 65];
     for (i, f) in fields.iter().enumerate() {
         let n = f.len().min(64);

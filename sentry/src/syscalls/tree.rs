@@ -38,7 +38,7 @@ fn do_mknod(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysRe
     let kind = if mode & libc::S_IFMT == 0 { libc::S_IFREG } else { mode & libc::S_IFMT };
     let perm = mode & 0o7777 & !t.umask;
     if kind == libc::S_IFREG {
-        let (_fd, _) = k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, owner(t))?;
+        k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, owner(t))?;
         return Ok(0);
     }
     k.vfs.mknod(&base, &p, kind | perm, owner(t))?;
@@ -277,7 +277,7 @@ fn statfs_bytes(s: &moat_gofer::StatFs) -> [u8; 120] {
 pub(super) fn statfs(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let p = path(t, a[0])?;
     let found = k.vfs.lookup(&t.cwd, &p, true)?;
-    let r = k.vfs.gofer().statfs(found.handle).map_err(|e| e.errno());
+    let r = k.vfs.statfs(&found);
     k.vfs.release(found.handle);
     t.mm.copy_out(a[1], &statfs_bytes(&r?))?;
     Ok(0)
@@ -346,7 +346,7 @@ pub(super) fn fchdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::ENOTDIR.into());
     }
-    let _ = k;
+    k.proc_infos.update(t.tid, |i| i.cwd = f.path.clone());
     t.cwd = f.path.clone();
     Ok(0)
 }

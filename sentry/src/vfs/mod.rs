@@ -16,7 +16,9 @@ use std::os::fd::OwnedFd;
 use moat_gofer::{GoferClient, HandleId, Owner, Stat};
 
 pub mod dcache;
+pub mod devfs;
 pub mod ops;
+pub mod synth;
 use nix::errno::Errno;
 
 /// Most symlinks followed in one resolution (Linux's `MAXSYMLINKS`).
@@ -36,6 +38,21 @@ pub struct Found {
     pub path: Vec<u8>,
 }
 
+/// An opened file: the host descriptor, its canonical path, and for a
+/// synthetic directory its entries (read by getdents from the Sentry).
+#[derive(Debug)]
+pub struct Opened {
+    /// The host descriptor.
+    pub fd: OwnedFd,
+    /// Canonical path.
+    pub path: Vec<u8>,
+    /// A synthetic directory's entries.
+    pub entries: Option<synth::DirEntries>,
+    /// A synthetic file's attributes (devices excepted: theirs are the
+    /// host device's).
+    pub synth_stat: Option<Stat>,
+}
+
 /// The sandbox's file tree.
 #[derive(Debug)]
 pub struct Vfs {
@@ -45,16 +62,22 @@ pub struct Vfs {
     root_readonly: bool,
     /// Other Gofer mounts and where they sit in the tree (tmpfs on /tmp…).
     mounts: Vec<MountPoint>,
+    /// The Sentry's own file systems (procfs, devfs) by mount path.
+    synth_mounts: std::sync::RwLock<Vec<synth::SynthMount>>,
+    /// Synthetic nodes handed out as handles.
+    synth: synth::SynthTable,
     dcache: dcache::DentryCache,
     /// Files (device, inode) the Sentry opened for writing: their cached
     /// attributes may be stale, so their stat asks the Gofer.
     written: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
 }
 
-/// Devices the Sentry opens for the application until it has its own
-/// devfs: harmless host devices, opened by the Sentry, never by path from
-/// the image.
-const HOST_DEVICES: &[&[u8]] = &[b"/dev/null", b"/dev/zero", b"/dev/full", b"/dev/random", b"/dev/urandom"];
+/// A path inside a synthetic file system: the file system and the
+/// components below its mount point.
+struct SynthAt {
+    fs: Arc<dyn synth::SynthFs>,
+    rel: Vec<Vec<u8>>,
+}
 
 /// A Gofer mount other than the root, at a canonical path.
 #[derive(Debug, Clone)]
@@ -94,6 +117,8 @@ impl Vfs {
             root_stat: root.stat,
             root_readonly,
             mounts: points,
+            synth_mounts: std::sync::RwLock::new(Vec::new()),
+            synth: synth::SynthTable::default(),
             dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
             written: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
@@ -103,6 +128,9 @@ impl Vfs {
     /// ones while nothing in the sandbox can have changed them (the Sentry
     /// is the rootfs's only writer), else the Gofer's.
     pub fn fresh_stat(&self, found: &Found) -> Result<Stat, Errno> {
+        if let Some((_, st)) = self.synth_node(found.handle) {
+            return Ok(st);
+        }
         let key = (found.stat.dev, found.stat.ino);
         let written = self.written.lock().unwrap_or_else(|p| p.into_inner()).contains(&key);
         if written || !self.dcache.owns(found.handle) {
@@ -135,9 +163,42 @@ impl Vfs {
         &self.gofer
     }
 
+    /// Mounts a file system of the Sentry's own at canonical `path`.
+    pub fn mount_synth(&self, path: &[u8], fs: Arc<dyn synth::SynthFs>) {
+        self.synth_mounts.write().unwrap_or_else(|p| p.into_inner()).push((path.to_vec(), fs));
+    }
+
+    /// The synthetic file system holding canonical `path`, and the path's
+    /// components below its mount point; none when a Gofer mount deeper in
+    /// the tree covers the path (/dev/shm inside /dev).
+    fn synth_at(&self, path: &[u8]) -> Option<SynthAt> {
+        let mounts = self.synth_mounts.read().unwrap_or_else(|p| p.into_inner());
+        let under = |m: &[u8]| path == m || path.starts_with(&dcache::child_path(m, b""));
+        let (mpath, fs) = mounts.iter().find(|(m, _)| under(m))?;
+        if self.mounts.iter().any(|g| g.path.len() > mpath.len() && under(&g.path)) {
+            return None;
+        }
+        let rel = components(&path[mpath.len()..]).map(<[u8]>::to_vec).collect();
+        Some(SynthAt { fs: fs.clone(), rel })
+    }
+
+    /// The cached target of the symlink at canonical `path`.
+    pub(crate) fn dcache_target(&self, path: &[u8]) -> Option<Vec<u8>> {
+        self.dcache.get(path).and_then(|d| d.target)
+    }
+
+    /// The synthetic node behind `h`, if it is one.
+    pub fn synth_node(&self, h: HandleId) -> Option<(synth::SynthNode, Stat)> {
+        if synth::SynthTable::is_synth(h) { self.synth.get(h) } else { None }
+    }
+
     /// Drops a handle [`Vfs::lookup`] returned (handles the dentry cache
     /// keeps stay).
     pub fn release(&self, h: HandleId) {
+        if synth::SynthTable::is_synth(h) {
+            self.synth.release(h);
+            return;
+        }
         if h != self.root && !self.dcache.owns(h) && !self.mounts.iter().any(|m| m.handle == h) {
             let _ = self.gofer.release(&[h]);
         }
@@ -182,24 +243,7 @@ impl Vfs {
 impl Vfs {
     /// Opens (and with `O_CREAT`, creates) `path` as open(2) does, and
     /// returns the host descriptor the Gofer donated and the canonical path.
-    pub fn open(
-        &self,
-        cwd: &[u8],
-        path: &[u8],
-        flags: i32,
-        mode: u32,
-        owner: Owner,
-    ) -> Result<(OwnedFd, Vec<u8>), Errno> {
-        if let Some(dev) = HOST_DEVICES.iter().find(|d| **d == path) {
-            let f = flags & (libc::O_ACCMODE | libc::O_NONBLOCK | libc::O_APPEND);
-            let p = std::str::from_utf8(dev).map_err(|_| Errno::EINVAL)?;
-            let fd = nix::fcntl::open(
-                p,
-                nix::fcntl::OFlag::from_bits_truncate(f | libc::O_CLOEXEC),
-                nix::sys::stat::Mode::empty(),
-            )?;
-            return Ok((fd, dev.to_vec()));
-        }
+    pub fn open(&self, cwd: &[u8], path: &[u8], flags: i32, mode: u32, owner: Owner) -> Result<Opened, Errno> {
         let follow = flags & libc::O_NOFOLLOW == 0;
         if flags & libc::O_CREAT != 0 {
             return self.open_create(cwd, path, flags, mode, owner, follow);
@@ -207,10 +251,15 @@ impl Vfs {
         let found = self.lookup(cwd, path, follow)?;
         let r = self.open_found(&found, flags);
         self.release(found.handle);
-        r.map(|fd| (fd, found.path))
+        r
     }
 
-    fn open_found(&self, found: &Found, flags: i32) -> Result<OwnedFd, Errno> {
+    fn open_found(&self, found: &Found, flags: i32) -> Result<Opened, Errno> {
+        if let Some((node, _)) = self.synth_node(found.handle) {
+            let o = synth::open(&node, flags)?;
+            let stat = (!matches!(node, synth::SynthNode::Device(_))).then_some(found.stat);
+            return Ok(Opened { fd: o.fd, path: found.path.clone(), entries: o.entries, synth_stat: stat });
+        }
         if found.stat.is_symlink() {
             return Err(Errno::ELOOP);
         }
@@ -223,7 +272,7 @@ impl Vfs {
         if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
             self.note_written(&found.stat);
         }
-        Ok(fd)
+        Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None })
     }
 
     fn open_create(
@@ -234,7 +283,7 @@ impl Vfs {
         mode: u32,
         owner: Owner,
         follow: bool,
-    ) -> Result<(OwnedFd, Vec<u8>), Errno> {
+    ) -> Result<Opened, Errno> {
         if path.ends_with(b"/") {
             return Err(Errno::EISDIR);
         }
@@ -247,6 +296,14 @@ impl Vfs {
             return Err(Errno::ENOENT);
         }
         let parent = self.lookup(cwd, dir, true)?;
+        if self.synth_node(parent.handle).is_some() {
+            // procfs and devfs: no new names; existing ones open as is.
+            self.release(parent.handle);
+            let found = self.lookup(cwd, path, follow)?;
+            let r = if flags & libc::O_EXCL != 0 { Err(Errno::EEXIST) } else { self.open_found(&found, flags) };
+            self.release(found.handle);
+            return r;
+        }
         let result = (|| {
             if !parent.stat.is_dir() {
                 return Err(Errno::ENOTDIR);
@@ -264,12 +321,12 @@ impl Vfs {
                     let found = self.lookup(cwd, path, true)?;
                     let r = self.open_found(&found, flags);
                     self.release(found.handle);
-                    r.map(|fd| (fd, found.path))
+                    r
                 }
                 Some(n) if n.stat.is_dir() => Err(Errno::EISDIR),
                 Some(n) => {
                     let found = Found { handle: n.handle, stat: n.stat, path: full.clone() };
-                    self.open_found(&found, flags).map(|fd| (fd, full))
+                    self.open_found(&found, flags)
                 }
                 None if w.errno == libc::ENOENT => {
                     let pass = libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_NONBLOCK;
@@ -279,7 +336,7 @@ impl Vfs {
                         .map_err(|e| e.errno())?;
                     self.note_written(&node.stat);
                     self.release(node.handle);
-                    Ok((fd, full))
+                    Ok(Opened { fd, path: full, entries: None, synth_stat: None })
                 }
                 None => Err(Errno::from_raw(w.errno)),
             };
@@ -315,9 +372,13 @@ struct Walker<'a> {
 
 impl Walker<'_> {
     fn release_all(&mut self, keep: Option<HandleId>) {
-        let drop: Vec<HandleId> = self.held.drain(..).filter(|h| Some(*h) != keep).collect();
-        if !drop.is_empty() {
-            let _ = self.vfs.gofer.release(&drop);
+        let (synthetic, gofer): (Vec<HandleId>, Vec<HandleId>) =
+            self.held.drain(..).filter(|h| Some(*h) != keep).partition(|h| synth::SynthTable::is_synth(*h));
+        for h in synthetic {
+            self.vfs.synth.release(h);
+        }
+        if !gofer.is_empty() {
+            let _ = self.vfs.gofer.release(&gofer);
         }
     }
 
@@ -335,6 +396,14 @@ impl Walker<'_> {
         if let Some(m) = self.vfs.mount_at(&key) {
             // A mount covers whatever the parent file system has there.
             return Ok((m.handle, m.stat, None));
+        }
+        if let Some(at) = self.vfs.synth_at(&key) {
+            let node = at.fs.lookup(&at.rel)?;
+            let stat = synth::stat_of(&node, &key, at.fs.magic());
+            let target = if let synth::SynthNode::Symlink(t) = &node { Some(t.clone()) } else { None };
+            let h = self.vfs.synth.insert(node, stat);
+            self.held.push(h);
+            return Ok((h, stat, target));
         }
         if let Some(d) = self.vfs.dcache.get(&key) {
             return Ok((d.handle, d.stat, d.target));

@@ -57,6 +57,11 @@ impl Vfs {
             self.release(found.handle);
             return Err(Errno::ENOTDIR);
         }
+        if self.synth_node(found.handle).is_some() {
+            // procfs and devfs take no new names.
+            self.release(found.handle);
+            return Err(Errno::EACCES);
+        }
         let full = dcache::child_path(&found.path, name);
         Ok(Parent { dir: found, name: name.to_vec(), path: full })
     }
@@ -162,8 +167,42 @@ impl Vfs {
         Ok(())
     }
 
+    /// The target of a symlink found by lookup (EINVAL if it is none).
+    pub fn readlink(&self, found: &Found) -> Result<Vec<u8>, Errno> {
+        if let Some((node, _)) = self.synth_node(found.handle) {
+            return match node {
+                super::synth::SynthNode::Symlink(t) => Ok(t),
+                _ => Err(Errno::EINVAL),
+            };
+        }
+        if !found.stat.is_symlink() {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(t) = self.dcache_target(&found.path) {
+            return Ok(t);
+        }
+        self.gofer.readlink(found.handle).map_err(gofer_err)
+    }
+
+    /// File system statistics of the file system holding a found file.
+    pub fn statfs(&self, found: &Found) -> Result<moat_gofer::StatFs, Errno> {
+        if self.synth_node(found.handle).is_some() {
+            return Ok(moat_gofer::StatFs {
+                fs_type: found.stat.dev,
+                bsize: 4096,
+                namelen: 255,
+                frsize: 4096,
+                ..Default::default()
+            });
+        }
+        self.gofer.statfs(found.handle).map_err(gofer_err)
+    }
+
     /// Sets attributes of a file found by lookup.
     pub fn set_attr(&self, found: &Found, attr: SetAttr) -> Result<(), Errno> {
+        if self.synth_node(found.handle).is_some() {
+            return Err(Errno::EPERM);
+        }
         self.gofer.set_attr(found.handle, attr).map_err(gofer_err)?;
         self.note_written(&found.stat);
         Ok(())

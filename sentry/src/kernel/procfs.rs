@@ -1,0 +1,219 @@
+//! The sandbox's /proc: its own processes only, and system files whose
+//! figures are the host's or moat's own (never the host's processes).
+//!
+//! Per-process files read [`ProcInfo`], which tasks keep current at start,
+//! exec, chdir and PR_SET_NAME. Not yet: /proc/PID/fd, maps, fdinfo and
+//! the other per-process files the glibc workloads issue lists.
+
+use std::cell::Cell;
+use std::sync::{Mutex, OnceLock, Weak};
+
+use nix::errno::Errno;
+
+use super::Kernel;
+use super::process::ProcState;
+use crate::vfs::synth::{SynthFs, SynthNode};
+
+/// `f_type` of procfs (PROC_SUPER_MAGIC).
+const PROC_MAGIC: u64 = 0x9fa0;
+
+thread_local! {
+    /// The task this Sentry thread runs (one task per thread).
+    static CURRENT: Cell<i32> = const { Cell::new(0) };
+}
+
+/// Records that this Sentry thread runs task `tid` ("self" in /proc).
+pub fn set_current(tid: i32) {
+    CURRENT.with(|c| c.set(tid));
+}
+
+fn current() -> i32 {
+    CURRENT.with(|c| c.get())
+}
+
+/// What /proc shows of one process.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcInfo {
+    /// `comm`.
+    pub comm: Vec<u8>,
+    /// argv, each followed by a NUL.
+    pub cmdline: Vec<u8>,
+    /// Executable path.
+    pub exe: Vec<u8>,
+    /// Working directory.
+    pub cwd: Vec<u8>,
+}
+
+/// The process information of the live and zombie processes, by pid.
+#[derive(Debug, Default)]
+pub struct ProcInfos {
+    infos: Mutex<std::collections::HashMap<i32, ProcInfo>>,
+}
+
+impl ProcInfos {
+    /// Sets what /proc shows of `pid`.
+    pub fn set(&self, pid: i32, info: ProcInfo) {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner()).insert(pid, info);
+    }
+
+    /// Changes what /proc shows of `pid`.
+    pub fn update(&self, pid: i32, f: impl FnOnce(&mut ProcInfo)) {
+        if let Some(i) = self.infos.lock().unwrap_or_else(|p| p.into_inner()).get_mut(&pid) {
+            f(i);
+        }
+    }
+
+    /// Forgets `pid` (reaped).
+    pub fn remove(&self, pid: i32) {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+    }
+
+    fn get(&self, pid: i32) -> Option<ProcInfo> {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner()).get(&pid).cloned()
+    }
+}
+
+/// The process file system.
+#[derive(Debug, Default)]
+pub struct ProcFs {
+    kernel: OnceLock<Weak<Kernel>>,
+}
+
+impl ProcFs {
+    /// Points it at its kernel (made after the VFS that mounts it).
+    pub fn attach(&self, k: &super::KernelRef) {
+        let _ = self.kernel.set(std::sync::Arc::downgrade(k));
+    }
+
+    fn kernel(&self) -> Result<std::sync::Arc<Kernel>, Errno> {
+        self.kernel.get().and_then(Weak::upgrade).ok_or(Errno::ENOENT)
+    }
+}
+
+fn dir(names: &[(&str, u8)]) -> SynthNode {
+    let mut e = vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR)];
+    e.extend(names.iter().map(|(n, t)| (n.as_bytes().to_vec(), *t)));
+    SynthNode::Dir(e)
+}
+
+fn host_file(path: &str) -> Result<SynthNode, Errno> {
+    std::fs::read(path).map(SynthNode::File).map_err(|_| Errno::ENOENT)
+}
+
+const PID_FILES: [(&str, u8); 6] = [
+    ("stat", libc::DT_REG),
+    ("status", libc::DT_REG),
+    ("cmdline", libc::DT_REG),
+    ("comm", libc::DT_REG),
+    ("exe", libc::DT_LNK),
+    ("cwd", libc::DT_LNK),
+];
+
+impl ProcFs {
+    fn root(&self, k: &Kernel) -> SynthNode {
+        let mut e =
+            vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR), (b"self".to_vec(), libc::DT_LNK)];
+        for f in ["meminfo", "cpuinfo", "uptime", "loadavg", "version", "mounts", "filesystems"] {
+            e.push((f.as_bytes().to_vec(), libc::DT_REG));
+        }
+        e.extend(k.procs().pids().map(|p| (p.to_string().into_bytes(), libc::DT_DIR)));
+        SynthNode::Dir(e)
+    }
+
+    fn system_file(&self, k: &Kernel, name: &[u8]) -> Result<SynthNode, Errno> {
+        Ok(match name {
+            b"meminfo" => host_file("/proc/meminfo")?,
+            b"cpuinfo" => host_file("/proc/cpuinfo")?,
+            b"uptime" => host_file("/proc/uptime")?,
+            b"loadavg" => {
+                let host = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+                let loads: Vec<&str> = host.split_whitespace().take(3).collect();
+                let procs = k.procs();
+                let last = procs.pids().max().unwrap_or(1);
+                let n = procs.pids().count();
+                SynthNode::File(format!("{} 1/{n} {last}\n", loads.join(" ")).into_bytes())
+            }
+            b"version" => {
+                SynthNode::File(format!("Linux version {} (moat) #1 SMP moat\n", super::RELEASE).into_bytes())
+            }
+            b"mounts" => SynthNode::File(
+                b"rootfs / 9p rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n\
+                  devfs /dev devtmpfs rw,nosuid 0 0\ntmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n\
+                  tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n"
+                    .to_vec(),
+            ),
+            b"filesystems" => SynthNode::File(b"nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\t9p\n".to_vec()),
+            _ => return Err(Errno::ENOENT),
+        })
+    }
+
+    fn pid_file(&self, k: &Kernel, pid: i32, name: &[u8]) -> Result<SynthNode, Errno> {
+        let proc = *k.procs().get(pid).ok_or(Errno::ENOENT)?;
+        let info = k.proc_infos.get(pid).unwrap_or_default();
+        let state = match proc.state {
+            ProcState::Running => ("S", "sleeping"),
+            ProcState::Zombie(_) => ("Z", "zombie"),
+        };
+        let comm = String::from_utf8_lossy(&info.comm).into_owned();
+        Ok(match name {
+            b"" => dir(&PID_FILES),
+            b"cmdline" => SynthNode::File(info.cmdline),
+            b"comm" => SynthNode::File(format!("{comm}\n").into_bytes()),
+            b"exe" => SynthNode::Symlink(info.exe),
+            b"cwd" => SynthNode::Symlink(info.cwd),
+            b"stat" => {
+                // The 52 fields of proc_pid_stat(5); times and memory are
+                // not accounted yet.
+                let mut f = format!("{pid} ({comm}) {} {} {} {} 0 -1 4194560", state.0, proc.ppid, proc.pgid, proc.sid);
+                f.push_str(&" 0".repeat(4)); // minflt..cmajflt
+                f.push_str(&" 0".repeat(4)); // utime..cstime
+                f.push_str(" 20 0 1 0 0 0 0"); // priority nice threads itreal starttime vsize rss
+                f.push_str(&" 0".repeat(52 - 24));
+                f.push('\n');
+                SynthNode::File(f.into_bytes())
+            }
+            b"status" => SynthNode::File(
+                format!(
+                    "Name:\t{comm}\nUmask:\t0022\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
+                     TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n",
+                    state.0, state.1, proc.ppid
+                )
+                .into_bytes(),
+            ),
+            _ => return Err(Errno::ENOENT),
+        })
+    }
+}
+
+impl SynthFs for ProcFs {
+    fn lookup(&self, rel: &[Vec<u8>]) -> Result<SynthNode, Errno> {
+        let k = self.kernel()?;
+        match rel {
+            [] => Ok(self.root(&k)),
+            [first, rest @ ..] => {
+                if first.as_slice() == b"self" {
+                    return match rest {
+                        [] => Ok(SynthNode::Symlink(current().to_string().into_bytes())),
+                        _ => {
+                            let mut path = vec![current().to_string().into_bytes()];
+                            path.extend(rest.iter().cloned());
+                            self.lookup(&path)
+                        }
+                    };
+                }
+                let pid = std::str::from_utf8(first).ok().and_then(|s| s.parse::<i32>().ok());
+                match (pid, rest) {
+                    (Some(pid), []) => self.pid_file(&k, pid, b""),
+                    (Some(pid), [name]) => self.pid_file(&k, pid, name),
+                    (Some(_), _) => Err(Errno::ENOENT),
+                    (None, []) => self.system_file(&k, first),
+                    (None, _) => Err(Errno::ENOTDIR),
+                }
+            }
+        }
+    }
+
+    fn magic(&self) -> u64 {
+        PROC_MAGIC
+    }
+}
