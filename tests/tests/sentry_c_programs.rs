@@ -7,10 +7,17 @@ use std::process::{Command, Output};
 
 use moat_tests::*;
 
-/// Builds `tests/c/NAME.c` into the test scratch directory.
-fn build(name: &str) -> PathBuf {
+/// A scratch directory the sandbox sees, removed when dropped: not under
+/// /tmp or /dev/shm, which are the sandbox's own private tmpfs mounts (and
+/// a clone of this repository may well be under /tmp).
+fn visible_scratch(tag: &str) -> Scratch {
+    Scratch::new_in(Path::new("/var/tmp"), tag)
+}
+
+/// Builds `tests/c/NAME.c` into `dir`.
+fn build(name: &str, dir: &Scratch) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c").join(format!("{name}.c"));
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{name}"));
+    let out = dir.path().join(format!("c-{name}"));
     let status = Command::new("gcc")
         .args(["-static", "-O1", "-w", "-o"])
         .arg(&out)
@@ -33,7 +40,8 @@ fn shell_status(o: &Output) -> Option<i32> {
 }
 
 fn same_as_native(name: &str) {
-    let bin = build(name);
+    let dir = visible_scratch(name);
+    let bin = build(name, &dir);
     let native = run(&mut Command::new(&bin));
     // Under a shell, so the program is not the sandbox's init (pid 1 ignores
     // signals it has no handler for, which `init_ignores_...` checks).
@@ -98,7 +106,8 @@ fn init_ignores_its_own_signals_without_a_handler() {
     ]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "survived\nhandled\n");
     assert_eq!(out.status.code(), Some(0));
-    let bin = build("sig_segv");
+    let dir = visible_scratch("init");
+    let bin = build("sig_segv", &dir);
     let out = run(Command::new(moat_bin()).arg("do").arg("--").arg(&bin));
     assert_eq!(shell_status(&out), Some(139), "a fault kills init");
 }
