@@ -69,8 +69,10 @@ fn populate(m0: &Path, m1: &Path, ro: &Path) {
 struct Twins {
     native: Vec<PathBuf>,
     served: Vec<PathBuf>,
-    _scratch: Vec<Scratch>,
+    // Fields drop in order: the read-only bind mount must go before its
+    // scratch directory is removed.
     _ro: RoBind,
+    _scratch: Vec<Scratch>,
 }
 
 fn twins() -> Twins {
