@@ -88,6 +88,11 @@ fn file_call_errors() {
 }
 
 #[test]
+fn timers_sleeps_and_fd_limits() {
+    same_as_native("timers");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

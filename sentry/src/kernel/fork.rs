@@ -175,6 +175,7 @@ fn child_main(
         altstack: seed.altstack,
         saved_mask: None,
         restart: None,
+        real_timer: std::sync::Arc::default(),
         vfork_done,
         exit: None,
     };

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod exec;
 pub mod fd_table;
 pub mod fork;
+pub mod itimer;
 pub mod process;
 pub mod procfs;
 pub mod rlimits;
@@ -257,6 +258,8 @@ pub struct Task {
     pub saved_mask: Option<u64>,
     /// How the last system call resumes if a signal interrupted it.
     pub restart: Option<blocking::Restart>,
+    /// ITIMER_REAL (not inherited by fork, kept across exec).
+    pub real_timer: Arc<itimer::RealTimer>,
     /// A vfork parent waiting for this task to exec or exit; dropping it
     /// wakes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
@@ -322,6 +325,7 @@ impl Task {
             altstack: signals::AltStack::default(),
             saved_mask: None,
             restart: None,
+            real_timer: Arc::default(),
             vfork_done: None,
             exit: None,
         })

@@ -198,6 +198,9 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_gettimeofday => time::gettimeofday,
         SYS_time => time::time,
         SYS_nanosleep => time::nanosleep,
+        SYS_getitimer => time::getitimer,
+        SYS_setitimer => time::setitimer,
+        SYS_alarm => time::alarm,
         SYS_clock_nanosleep => time::clock_nanosleep,
         _ => return None,
     })

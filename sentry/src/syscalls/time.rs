@@ -133,3 +133,66 @@ pub(super) fn clock_nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
     }
     Ok(0)
 }
+
+fn timeval_bytes(d: std::time::Duration) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&(d.as_secs() as i64).to_le_bytes());
+    b[8..].copy_from_slice(&(d.subsec_micros() as i64).to_le_bytes());
+    b
+}
+
+fn read_timeval(t: &Task, addr: u64) -> Result<std::time::Duration, Errno> {
+    let b = t.mm.copy_in(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+}
+
+/// Only ITIMER_REAL: the virtual and profiling timers need CPU-time
+/// accounting, not done yet (EINVAL rather than a timer that never fires).
+fn real_only(which: i32) -> Result<(), Errno> {
+    if which == libc::ITIMER_REAL { Ok(()) } else { Err(Errno::EINVAL) }
+}
+
+pub(super) fn getitimer(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    real_only(int(a[0]))?;
+    let (left, interval) = t.real_timer.get();
+    let mut b = [0u8; 32];
+    b[..16].copy_from_slice(&timeval_bytes(interval));
+    b[16..].copy_from_slice(&timeval_bytes(left));
+    t.mm.copy_out(a[1], &b)?;
+    Ok(0)
+}
+
+pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    real_only(int(a[0]))?;
+    let (interval, value) = if a[1] == 0 {
+        (std::time::Duration::ZERO, std::time::Duration::ZERO)
+    } else {
+        (read_timeval(t, a[1])?, read_timeval(t, a[1] + 16)?)
+    };
+    let timer = t.real_timer.clone();
+    let (left, old_interval) = timer.set(k, t.tid, value, interval);
+    if a[2] != 0 {
+        let mut b = [0u8; 32];
+        b[..16].copy_from_slice(&timeval_bytes(old_interval));
+        b[16..].copy_from_slice(&timeval_bytes(left));
+        t.mm.copy_out(a[2], &b)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn alarm(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let secs = a[0] as u32;
+    let timer = t.real_timer.clone();
+    let (left, _) = timer.set(k, t.tid, std::time::Duration::from_secs(secs as u64), std::time::Duration::ZERO);
+    // Rounded to the nearest second, and never 0 for a pending alarm.
+    let mut r = left.as_secs() + u64::from(left.subsec_millis() >= 500);
+    if r == 0 && !left.is_zero() {
+        r = 1;
+    }
+    Ok(r as i64)
+}
