@@ -93,6 +93,11 @@ fn timers_sleeps_and_fd_limits() {
 }
 
 #[test]
+fn sigwait_sigqueue_select_madvise_mremap_getdents() {
+    same_as_native("misc_calls");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

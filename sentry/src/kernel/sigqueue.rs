@@ -171,6 +171,25 @@ impl SignalQueue {
         }
     }
 
+    /// Sleeps until a signal outside `blocked` is pending or `deadline`
+    /// passes; false on timeout.
+    pub fn wait_unblocked_until(&self, blocked: u64, deadline: Option<std::time::Instant>) -> bool {
+        let mut p = self.lock();
+        while p.set() & !blocked == 0 {
+            match deadline {
+                None => p = self.arrived.wait(p).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = std::time::Instant::now();
+                    if now >= d {
+                        return false;
+                    }
+                    p = self.arrived.wait_timeout(p, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+        true
+    }
+
     /// Whether a signal outside `blocked` is pending.
     pub fn has_unblocked(&self, blocked: u64) -> bool {
         self.lock().set() & !blocked != 0

@@ -172,6 +172,41 @@ impl AddressSpace {
         Ok(())
     }
 
+    /// madvise: passed to the stub, which holds the memory.
+    pub fn madvise(&mut self, addr: u64, len: u64, advice: i32) -> Result<(), MmError> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = self.user_range(addr, len)?;
+        self.inject(libc::SYS_madvise, [addr, end - addr, advice as u64, 0, 0, 0])?;
+        Ok(())
+    }
+
+    /// mremap: moves or resizes a mapping in the stub and in the VMA list.
+    pub fn mremap(&mut self, old: u64, old_len: u64, new_len: u64, flags: i32, new_addr: u64) -> Result<u64, MmError> {
+        if old % PAGE_SIZE != 0 || new_len == 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let old_end = if old_len == 0 { old } else { self.user_range(old, old_len)? };
+        let new_rounded = arch::page_up(new_len).ok_or(Errno::ENOMEM)?;
+        if flags & libc::MREMAP_FIXED != 0 {
+            self.user_range(new_addr, new_rounded)?;
+        }
+        let vma = self.vmas.find(old).cloned().ok_or(Errno::EFAULT)?;
+        let got = self.inject(libc::SYS_mremap, [old, old_end - old, new_rounded, flags as u64, new_addr, 0])?;
+        if old_len != 0 && flags & libc::MREMAP_DONTUNMAP == 0 {
+            self.vmas.remove(old, old_end);
+        }
+        let mut moved = vma;
+        moved.start = got;
+        moved.end = got + new_rounded;
+        self.vmas.insert(moved);
+        Ok(got)
+    }
+
     /// Sets where the heap starts (just after the loaded program).
     pub fn set_brk_start(&mut self, at: u64) {
         self.brk_start = at;

@@ -302,6 +302,14 @@ pub(super) fn ioctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (fd, req) = (int(a[0]), a[1] as u32 as u64);
     let f = t.fds.get(fd)?;
     match req {
+        libc::FIONREAD => {
+            let mut n: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one int into `n`.
+            let r = unsafe { libc::ioctl(f.fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+            Errno::result(r)?;
+            t.mm.copy_out(a[2], &n.to_le_bytes())?;
+            Ok(0)
+        }
         libc::FIOCLEX | libc::FIONCLEX => {
             t.fds.set_cloexec(fd, req == libc::FIOCLEX)?;
             Ok(0)

@@ -67,3 +67,17 @@ pub(super) fn mprotect(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
     t.mm.mprotect(a[0], a[1], prot)?;
     Ok(0)
 }
+
+pub(super) fn madvise(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.mm.madvise(a[0], a[1], int(a[2]))?;
+    Ok(0)
+}
+
+pub(super) fn mremap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let flags = int(a[3]);
+    let known = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED | libc::MREMAP_DONTUNMAP;
+    if flags & !known != 0 || (flags & libc::MREMAP_FIXED != 0 && flags & libc::MREMAP_MAYMOVE == 0) {
+        return Err(Errno::EINVAL.into());
+    }
+    Ok(t.mm.mremap(a[0], a[1], a[2], flags, a[4])? as i64)
+}

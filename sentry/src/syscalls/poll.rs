@@ -88,3 +88,124 @@ pub(super) fn ppoll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
     do_poll(t, a[0], a[1], timeout)
 }
+
+/// select / pselect6 over `nfds` descriptors: read the three sets, poll
+/// their host descriptors, write back the ready ones.
+fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> Result<(i64, bool), SysError> {
+    if !(0..=1024).contains(&nfds) {
+        return Err(Errno::EINVAL.into());
+    }
+    let bytes = (nfds as usize).div_ceil(64) * 8;
+    let mut bits: [Vec<u8>; 3] = [vec![0; bytes], vec![0; bytes], vec![0; bytes]];
+    for (i, &addr) in sets.iter().enumerate() {
+        if addr != 0 {
+            bits[i] = t.mm.copy_in(addr, bytes)?;
+        }
+    }
+    let is_set = |b: &[u8], fd: usize| b[fd / 8] & (1 << (fd % 8)) != 0;
+    let mut host: Vec<libc::pollfd> = Vec::new();
+    let mut which: Vec<usize> = Vec::new();
+    let mut files = Vec::new();
+    for fd in 0..nfds as usize {
+        let mut events = 0;
+        if is_set(&bits[0], fd) {
+            events |= libc::POLLIN;
+        }
+        if is_set(&bits[1], fd) {
+            events |= libc::POLLOUT;
+        }
+        if is_set(&bits[2], fd) {
+            events |= libc::POLLPRI;
+        }
+        if events == 0 {
+            continue;
+        }
+        let f = t.fds.get(fd as i32)?;
+        host.push(libc::pollfd { fd: f.fd.as_raw_fd(), events, revents: 0 });
+        files.push(f);
+        which.push(fd);
+    }
+    t.queue.drain_interrupt();
+    if timeout_ms != 0 && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
+    host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    // SAFETY: `host` is a valid array of pollfds kept open by `files` and
+    // the queue for the call.
+    let n = loop {
+        let r = unsafe { libc::poll(host.as_mut_ptr(), host.len() as libc::nfds_t, timeout_ms) };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    drop(files);
+    let interrupted = host.pop().is_some_and(|p| p.revents != 0);
+    if n - interrupted as i32 == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
+    let mut out: [Vec<u8>; 3] = [vec![0; bytes], vec![0; bytes], vec![0; bytes]];
+    let mut count = 0;
+    for (p, &fd) in host.iter().zip(&which) {
+        let set = |b: &mut Vec<u8>| b[fd / 8] |= 1 << (fd % 8);
+        let r = p.revents;
+        if r & (libc::POLLIN | libc::POLLHUP | libc::POLLERR) != 0 && is_set(&bits[0], fd) {
+            set(&mut out[0]);
+            count += 1;
+        }
+        if r & (libc::POLLOUT | libc::POLLERR) != 0 && is_set(&bits[1], fd) {
+            set(&mut out[1]);
+            count += 1;
+        }
+        if r & libc::POLLPRI != 0 && is_set(&bits[2], fd) {
+            set(&mut out[2]);
+            count += 1;
+        }
+    }
+    for (i, &addr) in sets.iter().enumerate() {
+        if addr != 0 {
+            t.mm.copy_out(addr, &out[i])?;
+        }
+    }
+    Ok((count, timeout_ms >= 0))
+}
+
+fn timeval_ms(t: &Task, addr: u64) -> Result<i32, Errno> {
+    if addr == 0 {
+        return Ok(-1);
+    }
+    let b = t.mm.copy_in(addr, 16)?;
+    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+    if sec < 0 || usec < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let ms = sec.saturating_mul(1000).saturating_add((usec + 999) / 1000);
+    Ok(i32::try_from(ms).unwrap_or(i32::MAX))
+}
+
+pub(super) fn select(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let timeout = timeval_ms(t, a[4])?;
+    let (n, timed) = do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout)?;
+    if timed && a[4] != 0 && n == 0 {
+        // Linux writes the time left back: none after a timeout.
+        t.mm.copy_out(a[4], &[0u8; 16])?;
+    }
+    Ok(n)
+}
+
+pub(super) fn pselect6(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let timeout = if a[4] == 0 {
+        -1
+    } else {
+        let b = t.mm.copy_in(a[4], 16)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL.into());
+        }
+        i32::try_from(sec.saturating_mul(1000).saturating_add((nsec + 999_999) / 1_000_000)).unwrap_or(i32::MAX)
+    };
+    let (n, _) = do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout)?;
+    Ok(n)
+}

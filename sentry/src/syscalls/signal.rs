@@ -191,3 +191,56 @@ pub(super) fn sigaltstack(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
     }
     Ok(0)
 }
+
+pub(super) fn rt_sigtimedwait(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if a[3] != SIGSET_SIZE {
+        return Err(Errno::EINVAL.into());
+    }
+    let raw = t.mm.copy_in(a[0], 8)?;
+    let set = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?)
+        & !crate::kernel::signals::bit(libc::SIGKILL)
+        & !crate::kernel::signals::bit(libc::SIGSTOP);
+    let deadline = if a[2] == 0 {
+        None
+    } else {
+        let b = t.mm.copy_in(a[2], 16)?;
+        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
+        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
+        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+            return Err(Errno::EINVAL.into());
+        }
+        Some(std::time::Instant::now() + std::time::Duration::new(sec as u64, nsec as u32))
+    };
+    loop {
+        // A signal of `set` is taken even while blocked, as sigwait does.
+        if let Some(info) = t.queue.lock().take(!set) {
+            if a[1] != 0 {
+                t.mm.copy_out(a[1], &info.to_bytes())?;
+            }
+            return Ok(info.signo as i64);
+        }
+        // Another signal the task does not block ends the wait with EINTR
+        // (it is delivered on the way back).
+        let mask = t.signals.mask();
+        if t.queue.has_unblocked(mask) {
+            return Err(Errno::EINTR.into());
+        }
+        if !t.queue.wait_unblocked_until(mask & !set, deadline) {
+            return Err(Errno::EAGAIN.into());
+        }
+    }
+}
+
+pub(super) fn rt_sigqueueinfo(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (pid, sig) = (int(a[0]), int(a[1]));
+    check_signo(sig)?;
+    let b = t.mm.copy_in(a[2], 128)?;
+    let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
+    let value = u64::from_le_bytes(b[24..32].try_into().map_err(|_| Errno::EFAULT)?);
+    if (code >= 0 || code == libc::SI_TKILL) && pid != t.tid {
+        // Only the kernel may claim those codes, as Linux says.
+        return Err(Errno::EPERM.into());
+    }
+    let targets = if k.procs().get(pid).is_some() { vec![pid] } else { vec![] };
+    send_to(k, t, targets, SigInfo { signo: sig, code, value, ..SigInfo::default() })
+}
