@@ -98,6 +98,11 @@ fn sigwait_sigqueue_select_madvise_mremap_getdents() {
 }
 
 #[test]
+fn stop_continue_and_wait_statuses() {
+    same_as_native("job_control");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

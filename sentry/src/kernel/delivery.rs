@@ -28,8 +28,7 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
             SIG_DFL => match default_action(info.signo) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 DefaultAction::Stop => {
-                    // Stopping needs job control, not built yet.
-                    k.log_line(&format!("pid {}: signal {} would stop it; ignored", task.tid, info.signo));
+                    stop(k, task, info.signo);
                     continue;
                 }
                 DefaultAction::Terminate | DefaultAction::Core => {
@@ -58,6 +57,26 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
         task.signals.set_mask(m);
     }
     Ok(())
+}
+
+/// Stops the process until SIGCONT or SIGKILL arrives, telling its parent
+/// (SIGCHLD, and wait with WUNTRACED / WCONTINUED) of the stop and of the
+/// continue. Signals that arrive meanwhile wait for the continue.
+fn stop(k: &KernelRef, task: &mut Task, signo: i32) {
+    use super::process::JobReport;
+    let ppid = k.procs().get(task.tid).map_or(0, |p| p.ppid);
+    let tell = |report: JobReport, code: i32, status: i32| {
+        k.procs().job_report(task.tid, report);
+        let info = SigInfo { signo: libc::SIGCHLD, code, pid: task.tid, status, ..SigInfo::default() };
+        let _ = k.send_signal(ppid, info);
+        k.proc_changed.notify_all();
+    };
+    tell(JobReport::Stopped(signo), libc::CLD_STOPPED, signo);
+    let wake = bit(libc::SIGCONT) | bit(libc::SIGKILL);
+    task.queue.wait_unblocked(!wake);
+    if task.queue.lock().set() & bit(libc::SIGCONT) != 0 {
+        tell(JobReport::Continued, libc::CLD_CONTINUED, libc::SIGCONT);
+    }
 }
 
 /// Points the task back at its `syscall` instruction, call number in rax.

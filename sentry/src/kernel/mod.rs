@@ -158,6 +158,18 @@ impl Kernel {
     /// realtime queue is full. Wakes it if it waits.
     pub fn send_signal(&self, pid: i32, info: sigqueue::SigInfo) -> Result<(), Errno> {
         let q = self.tasks().get(&pid).cloned().ok_or(Errno::ESRCH)?;
+        // As Linux, at send time: SIGCONT drops pending stop signals, and a
+        // stop signal drops a pending SIGCONT.
+        match info.signo {
+            libc::SIGCONT => {
+                let mut p = q.lock();
+                for s in [libc::SIGSTOP, libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+                    p.discard(s);
+                }
+            }
+            libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU => q.lock().discard(libc::SIGCONT),
+            _ => {}
+        }
         if !q.send(info) {
             return Err(Errno::EAGAIN);
         }
@@ -190,12 +202,12 @@ impl Kernel {
         &self,
         parent: &Task,
         sel: process::WaitFor,
-        reap: bool,
+        what: process::WaitWhat,
         nohang: bool,
     ) -> Result<process::WaitOutcome, Errno> {
         let mut procs = self.procs();
         loop {
-            match procs.wait(parent.tid, sel, reap)? {
+            match procs.wait(parent.tid, sel, what)? {
                 process::WaitOutcome::NotYet if !nohang => {
                     if parent.queue.has_unblocked(parent.signals.mask()) {
                         return Err(Errno::EINTR);
@@ -203,7 +215,7 @@ impl Kernel {
                     procs = self.proc_changed.wait(procs).unwrap_or_else(|p| p.into_inner());
                 }
                 other => {
-                    if let (true, process::WaitOutcome::Exited(pid, _)) = (reap, &other) {
+                    if let (false, process::WaitOutcome::Exited(pid, _)) = (what.keep, &other) {
                         self.proc_infos.remove(*pid);
                     }
                     return Ok(other);

@@ -19,6 +19,15 @@ pub enum ProcState {
     Zombie(ExitStatus),
 }
 
+/// A job-control change its parent has not collected with wait yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobReport {
+    /// Stopped by this signal (WUNTRACED / WSTOPPED).
+    Stopped(i32),
+    /// Continued (WCONTINUED).
+    Continued,
+}
+
 /// One process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Proc {
@@ -30,6 +39,8 @@ pub struct Proc {
     pub sid: i32,
     /// Alive or zombie.
     pub state: ProcState,
+    /// A stop or continue not yet reported to the parent.
+    pub report: Option<JobReport>,
 }
 
 /// Which children a wait is for, as wait4's pid argument says.
@@ -48,8 +59,25 @@ pub enum WaitFor {
 pub enum WaitOutcome {
     /// This child exited, and was reaped unless the caller asked not to.
     Exited(i32, ExitStatus),
+    /// This child stopped by this signal.
+    Stopped(i32, i32),
+    /// This child continued.
+    Continued(i32),
     /// Matching children exist but none has exited.
     NotYet,
+}
+
+/// Which changes a wait collects besides exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WaitWhat {
+    /// Exited children (always for wait4; WEXITED for waitid).
+    pub exited: bool,
+    /// Stopped children (WUNTRACED, WSTOPPED).
+    pub stopped: bool,
+    /// Continued children (WCONTINUED).
+    pub continued: bool,
+    /// Leave the child waitable (WNOWAIT).
+    pub keep: bool,
 }
 
 /// All processes of the sandbox.
@@ -64,7 +92,7 @@ impl ProcessTable {
     /// session.
     pub fn with_init() -> Self {
         let mut procs = BTreeMap::new();
-        procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running });
+        procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running, report: None });
         ProcessTable { procs, last_pid: 1 }
     }
 
@@ -86,7 +114,10 @@ impl ProcessTable {
             pid = if pid >= PID_MAX { 2 } else { pid + 1 };
             if !self.procs.contains_key(&pid) && !self.procs.values().any(|q| q.pgid == pid || q.sid == pid) {
                 self.last_pid = pid;
-                self.procs.insert(pid, Proc { ppid: parent, pgid: p.pgid, sid: p.sid, state: ProcState::Running });
+                self.procs.insert(
+                    pid,
+                    Proc { ppid: parent, pgid: p.pgid, sid: p.sid, state: ProcState::Running, report: None },
+                );
                 return Ok(pid);
             }
         }
@@ -122,8 +153,15 @@ impl ProcessTable {
         }
     }
 
+    /// Records a stop (`Some(sig)`) or a continue of `pid` for its parent.
+    pub fn job_report(&mut self, pid: i32, report: JobReport) {
+        if let Some(p) = self.procs.get_mut(&pid) {
+            p.report = Some(report);
+        }
+    }
+
     /// wait for a child of `parent`: ECHILD if none matches.
-    pub fn wait(&mut self, parent: i32, sel: WaitFor, reap: bool) -> Result<WaitOutcome, Errno> {
+    pub fn wait(&mut self, parent: i32, sel: WaitFor, what: WaitWhat) -> Result<WaitOutcome, Errno> {
         let mut any = false;
         let mut found = None;
         for (&pid, p) in &self.procs {
@@ -131,17 +169,33 @@ impl ProcessTable {
                 continue;
             }
             any = true;
-            if let ProcState::Zombie(st) = p.state {
-                found = Some((pid, st));
+            let outcome = match (p.state, p.report) {
+                (ProcState::Zombie(st), _) if what.exited => Some(WaitOutcome::Exited(pid, st)),
+                (_, Some(JobReport::Stopped(sig))) if what.stopped => Some(WaitOutcome::Stopped(pid, sig)),
+                (_, Some(JobReport::Continued)) if what.continued => Some(WaitOutcome::Continued(pid)),
+                _ => None,
+            };
+            if outcome.is_some() {
+                found = outcome;
                 break;
             }
         }
         match found {
-            Some((pid, st)) => {
-                if reap {
-                    self.procs.remove(&pid);
+            Some(o) => {
+                if !what.keep {
+                    match o {
+                        WaitOutcome::Exited(pid, _) => {
+                            self.procs.remove(&pid);
+                        }
+                        WaitOutcome::Stopped(pid, _) | WaitOutcome::Continued(pid) => {
+                            if let Some(p) = self.procs.get_mut(&pid) {
+                                p.report = None;
+                            }
+                        }
+                        WaitOutcome::NotYet => {}
+                    }
                 }
-                Ok(WaitOutcome::Exited(pid, st))
+                Ok(o)
             }
             None if any => Ok(WaitOutcome::NotYet),
             None => Err(Errno::ECHILD),
@@ -189,18 +243,40 @@ impl ProcessTable {
 mod tests {
     use super::*;
 
+    const EXITS: WaitWhat = WaitWhat { exited: true, stopped: false, continued: false, keep: false };
+
+    #[test]
+    fn stops_and_continues_are_reported_once_when_asked() {
+        let mut t = ProcessTable::with_init();
+        let a = t.add_child(1).unwrap();
+        t.job_report(a, JobReport::Stopped(libc::SIGTSTP));
+        assert_eq!(t.wait(1, WaitFor::Any, EXITS), Ok(WaitOutcome::NotYet), "not without WUNTRACED");
+        let untraced = WaitWhat { stopped: true, ..EXITS };
+        assert_eq!(t.wait(1, WaitFor::Any, untraced), Ok(WaitOutcome::Stopped(a, libc::SIGTSTP)));
+        assert_eq!(t.wait(1, WaitFor::Any, untraced), Ok(WaitOutcome::NotYet), "reported once");
+        t.job_report(a, JobReport::Continued);
+        let cont = WaitWhat { continued: true, ..EXITS };
+        assert_eq!(t.wait(1, WaitFor::Any, cont), Ok(WaitOutcome::Continued(a)));
+        t.exit(a, ExitStatus::Code(0));
+        let stops_only = WaitWhat { exited: false, stopped: true, ..EXITS };
+        assert_eq!(t.wait(1, WaitFor::Any, stops_only), Ok(WaitOutcome::NotYet));
+    }
+
     #[test]
     fn zombies_are_reaped_once_and_orphans_go_to_init() {
         let mut t = ProcessTable::with_init();
         let a = t.add_child(1).unwrap();
         let b = t.add_child(a).unwrap();
-        assert_eq!(t.wait(1, WaitFor::Any, true), Ok(WaitOutcome::NotYet));
-        assert_eq!(t.wait(a, WaitFor::Pid(1), true), Err(Errno::ECHILD));
+        assert_eq!(t.wait(1, WaitFor::Any, EXITS), Ok(WaitOutcome::NotYet));
+        assert_eq!(t.wait(a, WaitFor::Pid(1), EXITS), Err(Errno::ECHILD));
         t.exit(a, ExitStatus::Code(3));
         assert_eq!(t.get(b).unwrap().ppid, 1);
-        assert_eq!(t.wait(1, WaitFor::Pid(a), false), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
-        assert_eq!(t.wait(1, WaitFor::Pid(a), true), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
-        assert_eq!(t.wait(1, WaitFor::Pid(a), true), Err(Errno::ECHILD));
+        assert_eq!(
+            t.wait(1, WaitFor::Pid(a), WaitWhat { keep: true, ..EXITS }),
+            Ok(WaitOutcome::Exited(a, ExitStatus::Code(3)))
+        );
+        assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
+        assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Err(Errno::ECHILD));
     }
 
     #[test]
@@ -210,8 +286,8 @@ mod tests {
         assert_eq!(t.setsid(1), Err(Errno::EPERM), "a group leader cannot");
         t.setpgid(1, a, 0).unwrap();
         assert_eq!(t.get(a).unwrap().pgid, a);
-        assert_eq!(t.wait(1, WaitFor::Group(0), true), Err(Errno::ECHILD));
-        assert_eq!(t.wait(1, WaitFor::Group(a), true), Ok(WaitOutcome::NotYet));
+        assert_eq!(t.wait(1, WaitFor::Group(0), EXITS), Err(Errno::ECHILD));
+        assert_eq!(t.wait(1, WaitFor::Group(a), EXITS), Ok(WaitOutcome::NotYet));
         assert_eq!(t.setsid(a), Err(Errno::EPERM), "leads its group");
         let b = t.add_child(1).unwrap();
         assert_eq!(t.setsid(b), Ok(b));

@@ -12,7 +12,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_kill | libc::SYS_tgkill | libc::SYS_tkill => {
             "stop and continue signals are ignored (no job control yet)"
         }
-        libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero; no stopped or continued children yet",
+        libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero",
         libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
         libc::SYS_getrusage | libc::SYS_times => "CPU time is not accounted per task yet: it reads as zero",
         libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",

@@ -4,7 +4,7 @@ use nix::errno::Errno;
 
 use super::{SysError, SysResult, int};
 use crate::kernel::fork::{self, CloneArgs, ForkError};
-use crate::kernel::process::{WaitFor, WaitOutcome};
+use crate::kernel::process::{WaitFor, WaitOutcome, WaitWhat};
 use crate::kernel::{ExitStatus, KernelRef, Task};
 
 impl From<ForkError> for SysError {
@@ -58,23 +58,30 @@ pub(super) fn wait4(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         p if p == i32::MIN => return Err(Errno::ESRCH.into()),
         p => WaitFor::Group(-p),
     };
-    let outcome = match k.wait_child(t, sel, true, options & libc::WNOHANG != 0) {
+    let what = WaitWhat {
+        exited: true,
+        stopped: options & libc::WUNTRACED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        keep: false,
+    };
+    let outcome = match k.wait_child(t, sel, what, options & libc::WNOHANG != 0) {
         Err(Errno::EINTR) => return Err(SysError::Restart(crate::kernel::blocking::Restart::Sys)),
         other => other?,
     };
-    match outcome {
-        WaitOutcome::NotYet => Ok(0),
-        WaitOutcome::Exited(child, st) => {
-            if status != 0 {
-                t.mm.copy_out(status, &status_word(st).to_le_bytes())?;
-            }
-            if rusage != 0 {
-                // Resource usage is not accounted yet: all zero.
-                t.mm.copy_out(rusage, &[0u8; 144])?;
-            }
-            Ok(child as i64)
-        }
+    let (child, word) = match outcome {
+        WaitOutcome::NotYet => return Ok(0),
+        WaitOutcome::Exited(child, st) => (child, status_word(st)),
+        WaitOutcome::Stopped(child, sig) => (child, (sig << 8) | 0x7f),
+        WaitOutcome::Continued(child) => (child, 0xffff),
+    };
+    if status != 0 {
+        t.mm.copy_out(status, &word.to_le_bytes())?;
     }
+    if rusage != 0 {
+        // Resource usage is not accounted yet: all zero.
+        t.mm.copy_out(rusage, &[0u8; 144])?;
+    }
+    Ok(child as i64)
 }
 
 pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -96,22 +103,25 @@ pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         libc::P_PGID if id >= 0 => WaitFor::Group(id),
         _ => return Err(Errno::EINVAL.into()),
     };
-    if options & libc::WEXITED == 0 {
-        // Stopped and continued children need signal delivery; until then
-        // none ever is.
-        return if options & libc::WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD.into()) };
-    }
-    let reap = options & libc::WNOWAIT == 0;
-    let outcome = match k.wait_child(t, sel, reap, options & libc::WNOHANG != 0) {
+    let what = WaitWhat {
+        exited: options & libc::WEXITED != 0,
+        stopped: options & libc::WSTOPPED != 0,
+        continued: options & libc::WCONTINUED != 0,
+        keep: options & libc::WNOWAIT != 0,
+    };
+    let outcome = match k.wait_child(t, sel, what, options & libc::WNOHANG != 0) {
         Err(Errno::EINTR) => return Err(SysError::Restart(crate::kernel::blocking::Restart::Sys)),
         other => other?,
     };
     let mut info = [0u8; 128];
-    if let WaitOutcome::Exited(child, st) = outcome {
-        let (code, status) = match st {
-            ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
-            ExitStatus::Signal(s) => (libc::CLD_KILLED, s),
-        };
+    let reported = match outcome {
+        WaitOutcome::NotYet => None,
+        WaitOutcome::Exited(child, ExitStatus::Code(c)) => Some((child, libc::CLD_EXITED, c & 0xff)),
+        WaitOutcome::Exited(child, ExitStatus::Signal(s)) => Some((child, libc::CLD_KILLED, s)),
+        WaitOutcome::Stopped(child, sig) => Some((child, libc::CLD_STOPPED, sig)),
+        WaitOutcome::Continued(child) => Some((child, libc::CLD_CONTINUED, libc::SIGCONT)),
+    };
+    if let Some((child, code, status)) = reported {
         info[0..4].copy_from_slice(&libc::SIGCHLD.to_le_bytes());
         info[8..12].copy_from_slice(&code.to_le_bytes());
         info[16..20].copy_from_slice(&child.to_le_bytes());
