@@ -103,6 +103,21 @@ fn stop_continue_and_wait_statuses() {
 }
 
 #[test]
+fn exec_arguments_environment_auxv_and_errors() {
+    same_as_native("exec_args");
+}
+
+#[test]
+fn descriptor_duplication_and_close_on_exec() {
+    same_as_native("fds");
+}
+
+#[test]
+fn process_groups_and_sessions() {
+    same_as_native("sessions");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

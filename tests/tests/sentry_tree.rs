@@ -60,3 +60,13 @@ fn directories_of_many_entries() {
          && {B} ls many | {B} wc -l && {B} find many -type f | {B} sort | {B} head -n 3 && {B} rm -r many && {B} ls"
     ));
 }
+
+#[test]
+fn archives_and_disk_usage() {
+    run_both(&format!(
+        "{B} mkdir -p src/d && echo one > src/a && echo two > src/d/b && {B} tar cf t.tar src && {B} mkdir out \
+         && {B} tar xf t.tar -C out && {B} cat out/src/d/b && {B} gzip -k src/a && {B} gunzip -c src/a.gz \
+         && {B} du -s src | {B} cut -f2 && {B} nohup {B} echo nohup ok 2>/dev/null && {B} rm -f nohup.out \
+         && {B} find out -type f | {B} sort && {B} touch -r src/a src/d/b && {B} cmp src/a src/a.gz; echo cmp $?"
+    ));
+}

@@ -111,7 +111,7 @@ pub fn load_program(
         let mut mm = AddressSpace::new().map_err(KernelError::from)?;
         let facts = AuxFacts { uid: creds.uid, euid: creds.uid, gid: creds.gid, egid: creds.gid, secure: false };
         let shown = String::from_utf8_lossy(&img.path).into_owned();
-        let loaded = loader::load(&mut mm, &img.file, &img.head[..64], &shown, &argv, &envp, facts)?;
+        let loaded = loader::load(&mut mm, &img.file, &img.head[..64], &shown, path, &argv, &envp, facts)?;
         let regs = mm.stub().initial_regs(loaded.entry, loaded.sp);
         let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         let comm = base[..base.len().min(15)].to_vec();

@@ -316,6 +316,7 @@ impl Task {
                 cmdline: p.cmdline.clone(),
                 exe: p.exe.clone(),
                 cwd: found.path.clone(),
+                fds: Vec::new(),
             },
         );
         queue.set_stub(p.mm.stub_pid());
@@ -341,6 +342,19 @@ impl Task {
             vfork_done: None,
             exit: None,
         })
+    }
+}
+
+impl Task {
+    /// Before a call on a /proc path: records the task's descriptors for
+    /// /proc/PID/fd (the table is the task's own; /proc reads this copy).
+    pub fn refresh_proc(&self, k: &Kernel, path: &[u8]) {
+        if !path.starts_with(b"/proc") && !path.windows(6).any(|w| w == b"/proc/") {
+            return;
+        }
+        let fds: Vec<(i32, Vec<u8>)> =
+            self.fds.fds().filter_map(|fd| self.fds.get(fd).ok().map(|f| (fd, f.path.clone()))).collect();
+        k.proc_infos.update(self.tid, |i| i.fds = fds);
     }
 }
 

@@ -2,8 +2,9 @@
 //! figures are the host's or moat's own (never the host's processes).
 //!
 //! Per-process files read [`ProcInfo`], which tasks keep current at start,
-//! exec, chdir and PR_SET_NAME. Not yet: /proc/PID/fd, maps, fdinfo and
-//! the other per-process files the glibc workloads issue lists.
+//! exec, chdir and PR_SET_NAME, and whose descriptor list a task copies
+//! when it makes a call on a /proc path. Not yet: maps, fdinfo and the other
+//! per-process files the glibc workloads issue lists.
 
 use std::cell::Cell;
 use std::sync::{Mutex, OnceLock, Weak};
@@ -42,6 +43,9 @@ pub struct ProcInfo {
     pub exe: Vec<u8>,
     /// Working directory.
     pub cwd: Vec<u8>,
+    /// Open descriptors and what they name, as of the process's last
+    /// look at /proc (`refresh_fds`).
+    pub fds: Vec<(i32, Vec<u8>)>,
 }
 
 /// The process information of the live and zombie processes, by pid.
@@ -100,7 +104,8 @@ fn host_file(path: &str) -> Result<SynthNode, Errno> {
     std::fs::read(path).map(SynthNode::File).map_err(|_| Errno::ENOENT)
 }
 
-const PID_FILES: [(&str, u8); 6] = [
+const PID_FILES: [(&str, u8); 7] = [
+    ("fd", libc::DT_DIR),
     ("stat", libc::DT_REG),
     ("status", libc::DT_REG),
     ("cmdline", libc::DT_REG),
@@ -160,6 +165,11 @@ impl ProcFs {
             b"cmdline" => SynthNode::File(info.cmdline),
             b"comm" => SynthNode::File(format!("{comm}\n").into_bytes()),
             b"exe" => SynthNode::Symlink(info.exe),
+            b"fd" => {
+                let mut e = vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR)];
+                e.extend(info.fds.iter().map(|(fd, _)| (fd.to_string().into_bytes(), libc::DT_LNK)));
+                SynthNode::Dir(e)
+            }
             b"cwd" => SynthNode::Symlink(info.cwd),
             b"stat" => {
                 // The 52 fields of proc_pid_stat(5); times and memory are
@@ -205,6 +215,15 @@ impl SynthFs for ProcFs {
                 match (pid, rest) {
                     (Some(pid), []) => self.pid_file(&k, pid, b""),
                     (Some(pid), [name]) => self.pid_file(&k, pid, name),
+                    (Some(pid), [d, n]) if d.as_slice() == b"fd" => {
+                        let info = k.proc_infos.get(pid).ok_or(Errno::ENOENT)?;
+                        let fd = std::str::from_utf8(n).ok().and_then(|s| s.parse::<i32>().ok());
+                        info.fds
+                            .iter()
+                            .find(|(f, _)| Some(*f) == fd)
+                            .map(|(_, p)| SynthNode::Symlink(p.clone()))
+                            .ok_or(Errno::ENOENT)
+                    }
                     (Some(_), _) => Err(Errno::ENOENT),
                     (None, []) => self.system_file(&k, first),
                     (None, _) => Err(Errno::ENOTDIR),

@@ -110,13 +110,16 @@ pub fn check_args(argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), Errno> {
     if total > MAX_ARGS_BYTES { Err(Errno::E2BIG) } else { Ok(()) }
 }
 
-/// Loads the ELF executable `file` (whose first bytes are `head`) into
-/// `mm`, which must be empty, and builds its stack.
+/// Loads the ELF executable `file` (whose first bytes are `head`, whose
+/// canonical path is `path`) into `mm`, which must be empty, and builds its
+/// stack; `execfn` is the name execve was given (AT_EXECFN).
+#[allow(clippy::too_many_arguments)]
 pub fn load(
     mm: &mut AddressSpace,
     file: &dyn ReadAt,
     head: &[u8],
     path: &str,
+    execfn: &[u8],
     argv: &[Vec<u8>],
     envp: &[Vec<u8>],
     facts: AuxFacts,
@@ -141,7 +144,7 @@ pub fn load(
         end = end.max(seg_end);
     }
     mm.set_brk_start(end);
-    let sp = build_stack(mm, argv, envp, path.as_bytes(), &info, bias, facts)?;
+    let sp = build_stack(mm, argv, envp, execfn, &info, bias, facts)?;
     Ok(Loaded { entry: info.entry + bias, sp })
 }
 

@@ -58,6 +58,7 @@ pub(super) fn fstat(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 fn by_path(k: &KernelRef, t: &mut Task, path: u64, buf: u64, follow: bool) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    t.refresh_proc(k, &p);
     let st = path_stat(k, &t.cwd, &p, follow)?;
     out(t, buf, &st)
 }
@@ -80,6 +81,7 @@ pub(super) fn newfstatat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
         let st = if dirfd == libc::AT_FDCWD { path_stat(k, b"/", &t.cwd.clone(), true)? } else { fd_stat(t, dirfd)? };
         return out(t, a[2], &st);
     }
+    t.refresh_proc(k, &p);
     let base = super::fs::base_dir(t, dirfd, &p)?;
     let st = path_stat(k, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     out(t, a[2], &st)

@@ -189,6 +189,7 @@ fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
 
 fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    t.refresh_proc(k, &p);
     if let Some(n) = fd_link(t, &p) {
         let f = t.fds.get(n).map_err(|_| Errno::ENOENT)?;
         return Ok(t.fds.insert(f, flags & libc::O_CLOEXEC != 0, 0)? as i64);
@@ -361,6 +362,7 @@ fn do_readlink(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, buf: u64, siz
         return Err(Errno::EINVAL.into());
     }
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    t.refresh_proc(k, &p);
     let base = base_dir(t, dirfd, &p)?;
     let found = k.vfs.lookup(&base, &p, false)?;
     let r = k.vfs.readlink(&found);

@@ -333,6 +333,7 @@ pub(super) fn statx(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             super::attr::fd_stat(t, dirfd)?
         }
     } else {
+        t.refresh_proc(k, &p);
         let base = base_dir(t, dirfd, &p)?;
         super::attr::path_stat(k, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?
     };
