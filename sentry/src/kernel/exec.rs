@@ -46,8 +46,17 @@ struct Image {
 /// Finds and opens `path` for execution: a regular file with an execute
 /// bit, else EACCES.
 fn open_exec(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
+    open_checked(vfs, cwd, path, true)
+}
+
+/// Finds and opens a regular file to read (an ELF interpreter).
+fn open_file(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
+    open_checked(vfs, cwd, path, false)
+}
+
+fn open_checked(vfs: &Vfs, cwd: &[u8], path: &[u8], exec: bool) -> Result<Image, Errno> {
     let found = vfs.lookup(cwd, path, true)?;
-    let checked = if found.stat.file_type() != libc::S_IFREG || found.stat.mode & 0o111 == 0 {
+    let checked = if found.stat.file_type() != libc::S_IFREG || (exec && found.stat.mode & 0o111 == 0) {
         Err(Errno::EACCES)
     } else {
         vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno())
@@ -111,7 +120,16 @@ pub fn load_program(
         let mut mm = AddressSpace::new().map_err(KernelError::from)?;
         let facts = AuxFacts { uid: creds.uid, euid: creds.uid, gid: creds.gid, egid: creds.gid, secure: false };
         let shown = String::from_utf8_lossy(&img.path).into_owned();
-        let loaded = loader::load(&mut mm, &img.file, &img.head[..64], &shown, path, &argv, &envp, facts)?;
+        let mut open_interp = |p: &[u8]| -> Result<loader::InterpFile, Errno> {
+            let i = open_file(vfs, cwd, p)?;
+            if i.head.len() < 64 || !elf::is_elf(&i.head) {
+                return Err(Errno::ELIBBAD);
+            }
+            let head = i.head[..64].to_vec();
+            Ok((Box::new(i.file), head, String::from_utf8_lossy(&i.path).into_owned()))
+        };
+        let loaded =
+            loader::load(&mut mm, &img.file, &img.head[..64], &shown, path, &argv, &envp, facts, &mut open_interp)?;
         let regs = mm.stub().initial_regs(loaded.entry, loaded.sp);
         let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         let comm = base[..base.len().min(15)].to_vec();

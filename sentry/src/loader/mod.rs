@@ -28,6 +28,12 @@ pub trait ReadAt {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno>;
 }
 
+impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
+        (**self).read_at(offset, buf)
+    }
+}
+
 impl ReadAt for std::fs::File {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         use std::os::unix::fs::FileExt;
@@ -110,29 +116,25 @@ pub fn check_args(argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(), Errno> {
     if total > MAX_ARGS_BYTES { Err(Errno::E2BIG) } else { Ok(()) }
 }
 
-/// Loads the ELF executable `file` (whose first bytes are `head`, whose
-/// canonical path is `path`) into `mm`, which must be empty, and builds its
-/// stack; `execfn` is the name execve was given (AT_EXECFN).
-#[allow(clippy::too_many_arguments)]
-pub fn load(
+/// Where an ELF interpreter (ld.so) is placed: as near this hint as the
+/// host allows, in the top part of the address space like Linux's mmap base.
+pub const INTERP_HINT: u64 = 0x7f00_0000_0000;
+
+/// An opened ELF interpreter: the file, its first bytes, its canonical path.
+pub type InterpFile = (Box<dyn ReadAt>, Vec<u8>, String);
+
+/// Opens an ELF interpreter by path.
+pub type InterpOpener<'a> = dyn FnMut(&[u8]) -> Result<InterpFile, Errno> + 'a;
+
+/// Maps the PT_LOAD segments of `info` at `bias`; returns the end of the
+/// highest one.
+fn map_segments(
     mm: &mut AddressSpace,
     file: &dyn ReadAt,
-    head: &[u8],
+    info: &elf::ElfInfo,
+    bias: u64,
     path: &str,
-    execfn: &[u8],
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-    facts: AuxFacts,
-) -> Result<Loaded, LoadError> {
-    let (phoff, phlen) = elf::phdr_table(head)?;
-    let phdrs = read_exact_at(file, phoff, phlen)?;
-    let info = elf::parse(head, &phdrs, |off, len| read_exact_at(file, off, len))?;
-    if info.interp.is_some() {
-        // Dynamic executables (an ld.so to load first) come with the glibc
-        // workloads issue.
-        return Err(Errno::ENOEXEC.into());
-    }
-    let bias = if info.pie { PIE_BASE } else { 0 };
+) -> Result<u64, LoadError> {
     let mut end = 0;
     for seg in &info.segments {
         let start = arch::page_down(seg.vaddr + bias);
@@ -143,13 +145,66 @@ pub fn load(
         mm.map_copy(start, seg_end - start, seg.prot, libc::MAP_PRIVATE | libc::MAP_FIXED, &data, backing)?;
         end = end.max(seg_end);
     }
+    Ok(end)
+}
+
+/// Loads ld.so (or any ELF interpreter) where the host has room for all its
+/// segments; returns its load bias and entry point.
+fn load_interp(mm: &mut AddressSpace, open: &mut InterpOpener<'_>, path: &[u8]) -> Result<(u64, u64), LoadError> {
+    let (file, head, canonical) = open(path)?;
+    let (phoff, phlen) = elf::phdr_table(&head)?;
+    let phdrs = read_exact_at(file.as_ref(), phoff, phlen)?;
+    let info = elf::parse(&head, &phdrs, |off, len| read_exact_at(file.as_ref(), off, len))?;
+    if info.interp.is_some() {
+        // An interpreter that wants one of its own: Linux refuses too.
+        return Err(Errno::ELIBBAD.into());
+    }
+    let lo = info.segments.iter().map(|s| arch::page_down(s.vaddr)).min().ok_or(Errno::ENOEXEC)?;
+    let hi = info.segments.iter().filter_map(|s| arch::page_up(s.vaddr + s.memsz)).max().ok_or(Errno::ENOEXEC)?;
+    let bias = if info.pie {
+        // Reserve the whole span, then map the segments over it.
+        let at = mm.mmap_anonymous(INTERP_HINT, hi - lo, libc::PROT_NONE, libc::MAP_PRIVATE)?;
+        at - lo
+    } else {
+        0
+    };
+    map_segments(mm, file.as_ref(), &info, bias, &canonical)?;
+    Ok((bias, info.entry + bias))
+}
+
+/// Loads the ELF executable `file` (whose first bytes are `head`, whose
+/// canonical path is `path`) into `mm`, which must be empty, with its
+/// interpreter when it names one, and builds the stack; `execfn` is the
+/// name execve was given (AT_EXECFN).
+#[allow(clippy::too_many_arguments)]
+pub fn load(
+    mm: &mut AddressSpace,
+    file: &dyn ReadAt,
+    head: &[u8],
+    path: &str,
+    execfn: &[u8],
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    facts: AuxFacts,
+    open_interp: &mut InterpOpener<'_>,
+) -> Result<Loaded, LoadError> {
+    let (phoff, phlen) = elf::phdr_table(head)?;
+    let phdrs = read_exact_at(file, phoff, phlen)?;
+    let info = elf::parse(head, &phdrs, |off, len| read_exact_at(file, off, len))?;
+    let bias = if info.pie { PIE_BASE } else { 0 };
+    let end = map_segments(mm, file, &info, bias, path)?;
     mm.set_brk_start(end);
-    let sp = build_stack(mm, argv, envp, execfn, &info, bias, facts)?;
-    Ok(Loaded { entry: info.entry + bias, sp })
+    let (interp_base, entry) = match &info.interp {
+        Some(interp) => load_interp(mm, open_interp, interp)?,
+        None => (0, info.entry + bias),
+    };
+    let sp = build_stack(mm, argv, envp, execfn, &info, bias, interp_base, facts)?;
+    Ok(Loaded { entry, sp })
 }
 
 /// Lays out, from the top of a new stack mapping down: the strings, 16
 /// random bytes, then (16-byte aligned) argc, argv, envp and auxv.
+#[allow(clippy::too_many_arguments)]
 fn build_stack(
     mm: &mut AddressSpace,
     argv: &[Vec<u8>],
@@ -157,6 +212,7 @@ fn build_stack(
     execfn: &[u8],
     info: &elf::ElfInfo,
     bias: u64,
+    interp_base: u64,
     facts: AuxFacts,
 ) -> Result<u64, LoadError> {
     check_args(argv, envp)?;
@@ -197,7 +253,7 @@ fn build_stack(
         (libc::AT_PHDR, info.phdr + bias),
         (libc::AT_PHENT, elf::PHENT_SIZE as u64),
         (libc::AT_PHNUM, info.phnum as u64),
-        (libc::AT_BASE, 0),
+        (libc::AT_BASE, interp_base),
         (libc::AT_FLAGS, 0),
         (libc::AT_ENTRY, info.entry + bias),
         (libc::AT_UID, facts.uid as u64),

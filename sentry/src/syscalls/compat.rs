@@ -19,6 +19,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_setpriority => "kept for getpriority, not applied",
         libc::SYS_sysinfo => "the host's memory and load figures",
         libc::SYS_getitimer | libc::SYS_setitimer => "ITIMER_REAL only; the virtual and profiling timers are EINVAL",
+        libc::SYS_futex => "WAIT, WAKE and their BITSET forms for one-thread processes; no requeue, WAKE_OP or PI",
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
         libc::SYS_open | libc::SYS_openat => {
@@ -38,7 +39,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mremap => {
             "the VMA list keeps the moved mapping's attributes; no MREMAP_DONTUNMAP bookkeeping of the old range's contents"
         }
-        libc::SYS_execve => "static and static-PIE ELF and #! scripts; dynamic executables ENOEXEC",
+        libc::SYS_execve => "ELF (static, PIE, dynamic with its interpreter) and #! scripts; no ETXTBSY yet",
         libc::SYS_read
         | libc::SYS_readv
         | libc::SYS_write

@@ -5,6 +5,7 @@
 mod attr;
 pub mod compat;
 mod fs;
+mod futex;
 mod info;
 mod mem;
 mod poll;
@@ -13,6 +14,7 @@ mod process;
 mod signal;
 mod time;
 mod tree;
+mod xattr;
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -110,6 +112,17 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_munmap => mem::munmap,
         SYS_mprotect => mem::mprotect,
         SYS_madvise => mem::madvise,
+        SYS_futex => futex::futex,
+        SYS_getxattr => xattr::getxattr,
+        SYS_lgetxattr => xattr::lgetxattr,
+        SYS_fgetxattr => xattr::fgetxattr,
+        SYS_listxattr => xattr::listxattr,
+        SYS_llistxattr => xattr::llistxattr,
+        SYS_flistxattr => xattr::flistxattr,
+        SYS_setxattr => xattr::setxattr,
+        SYS_lsetxattr => xattr::lsetxattr,
+        SYS_removexattr => xattr::removexattr,
+        SYS_lremovexattr => xattr::lremovexattr,
         SYS_mremap => mem::mremap,
         SYS_exit => proc::exit,
         SYS_exit_group => proc::exit_group,

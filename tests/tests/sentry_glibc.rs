@@ -1,0 +1,143 @@
+//! Dynamically linked Debian programs (ld.so, glibc) natively and under
+//! `moat do`: same stdout and status. Single-threaded programs only, so
+//! far: threads come with the glibc workloads issue.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use moat_tests::*;
+
+fn run(mut cmd: Command, stdin: &[u8]) -> Output {
+    cmd.current_dir("/").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin).expect("write stdin");
+    drop(input);
+    child.wait_with_output().expect("wait")
+}
+
+fn shell_status(o: &Output) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    o.status.code().or(o.status.signal().map(|s| 128 + s))
+}
+
+fn compare(argv: &[&str], stdin: &[u8]) -> Option<String> {
+    let mut native = Command::new(argv[0]);
+    native.args(&argv[1..]);
+    let mut moat = Command::new(moat_bin());
+    moat.arg("do").arg("--").args(argv);
+    let (n, m) = (run(native, stdin), run(moat, stdin));
+    if n.stdout == m.stdout && shell_status(&n) == shell_status(&m) {
+        return None;
+    }
+    Some(format!(
+        "{argv:?}: native {:?} {:?}, moat {:?} {:?} (moat stderr {:?})",
+        shell_status(&n),
+        String::from_utf8_lossy(&n.stdout),
+        shell_status(&m),
+        String::from_utf8_lossy(&m.stdout),
+        String::from_utf8_lossy(&m.stderr)
+    ))
+}
+
+fn check_all(cases: &[(&[&str], &[u8])]) {
+    let diffs: Vec<String> = cases.iter().filter_map(|(a, i)| compare(a, i)).collect();
+    assert!(diffs.is_empty(), "{} of {} cases differ:\n{}", diffs.len(), cases.len(), diffs.join("\n"));
+}
+
+#[test]
+fn coreutils_match_native() {
+    let text: &[u8] = b"pear\napple\nfig\napple\n";
+    check_all(&[
+        (&["/bin/true"], b""),
+        (&["/bin/false"], b""),
+        (&["/bin/echo", "dynamic", "echo"], b""),
+        (&["/bin/ls", "/etc/ssl"], b""),
+        (&["/bin/ls", "-la", "/etc/hostname", "/etc/passwd"], b""),
+        (&["/bin/cat", "/etc/os-release"], b""),
+        (&["/usr/bin/sort"], text),
+        (&["/usr/bin/sort", "-u", "-r"], text),
+        (&["/usr/bin/uniq", "-c"], b"a\na\nb\n"),
+        (&["/usr/bin/wc", "-l", "/etc/passwd"], b""),
+        (&["/usr/bin/head", "-n", "2", "/etc/passwd"], b""),
+        (&["/usr/bin/tail", "-c", "20", "/etc/passwd"], b""),
+        (&["/usr/bin/tr", "a-z", "A-Z"], text),
+        (&["/usr/bin/cut", "-d:", "-f1", "/etc/passwd"], b""),
+        (&["/usr/bin/seq", "2", "3", "20"], b""),
+        (&["/usr/bin/printf", "%05.1f|%x|%s\\n", "3.14159", "255", "str"], b""),
+        (&["/usr/bin/sha256sum", "/etc/hostname"], b""),
+        (&["/usr/bin/md5sum", "/etc/passwd"], b""),
+        (&["/usr/bin/base64"], text),
+        (&["/usr/bin/od", "-An", "-tx1", "/etc/hostname"], b""),
+        (&["/usr/bin/stat", "-c", "%n %s %a %F", "/etc/passwd", "/usr"], b""),
+        (&["/usr/bin/readlink", "-f", "/bin/sh"], b""),
+        (&["/usr/bin/realpath", "/usr/../etc/./hostname"], b""),
+        (&["/usr/bin/basename", "/a/b/c.txt", ".txt"], b""),
+        (&["/usr/bin/dirname", "/a/b/c.txt"], b""),
+        (&["/usr/bin/expr", "7", "*", "6"], b""),
+        (&["/usr/bin/env", "-i", "X=1", "/usr/bin/env"], b""),
+        (&["/usr/bin/date", "-d", "@0", "-u", "+%Y-%m-%d"], b""),
+        (&["/usr/bin/nproc"], b""),
+        (&["/usr/bin/id", "-u"], b""),
+        (&["/usr/bin/dd", "if=/etc/passwd", "bs=16", "count=2", "status=none"], b""),
+        (&["/usr/bin/tee"], text),
+        (&["/usr/bin/cat", "/nonexistent"], b""),
+        (&["/usr/bin/timeout", "5", "/bin/echo", "in time"], b""),
+        (&["/usr/bin/timeout", "0.2", "/usr/bin/sleep", "5"], b""),
+    ]);
+}
+
+#[test]
+fn bash_matches_native() {
+    let bash = |script: &'static str| -> (&'static [&'static str], &'static [u8]) {
+        (Box::leak(Box::new(["/bin/bash", "-c", script])), b"")
+    };
+    check_all(&[
+        bash("a=(one two three); echo ${#a[@]} ${a[1]}; declare -A m=([k]=v); echo ${m[k]}"),
+        bash("x=$(echo sub | tr a-z A-Z); echo \"$x\"; echo $((2**10))"),
+        bash("f() { local n=$1; (( n <= 1 )) && echo 1 && return; echo $(( n * $(f $((n-1))) )); }; f 5"),
+        bash("trap 'echo trapped' EXIT; echo body"),
+        bash("cat <(echo from process substitution)"),
+        bash("for i in 1 2 3; do echo $i; done | sort -r | head -n 2"),
+        bash("set -e; false; echo not reached"),
+        bash("sleep 0.1 & wait $!; echo waited $?"),
+        bash("coproc C { read x; echo got $x; }; echo hi >&${C[1]}; read r <&${C[0]}; echo $r; wait"),
+        bash("(sleep 0.2; exit 3) & (exit 4) & wait -n; echo first $?; wait"),
+        bash("/bin/bash -c 'kill -TERM $$; echo not reached'; echo child $?"),
+        bash("shopt -s nullglob; echo /etc/host*; printf '%s\\n' \"${PWD}\""),
+    ]);
+}
+
+#[test]
+fn python_and_perl_match_native() {
+    check_all(&[
+        (&["/usr/bin/python3", "-c", "import sys, json; print(json.dumps({'a': [1, 2]}), sys.version_info[0])"], b""),
+        (
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import hashlib, zlib; print(hashlib.sha256(b'x').hexdigest(), zlib.crc32(b'x'))",
+            ],
+            b"",
+        ),
+        (&["/usr/bin/python3", "-c", "import os; print(sorted(os.listdir('/etc/ssl')))"], b""),
+        (
+            &[
+                "/usr/bin/python3",
+                "-c",
+                "import subprocess; print(subprocess.run(['/bin/echo', 'sub'], capture_output=True).stdout)",
+            ],
+            b"",
+        ),
+        (&["/usr/bin/python3", "-c", "import sys; sys.exit(3)"], b""),
+        (
+            &[
+                "/usr/bin/perl",
+                "-e",
+                "my @a = map { $_ * 2 } 1..5; print join(',', @a), \"\\n\"; print scalar(() = 'abcabc' =~ /b/g), \"\\n\"",
+            ],
+            b"",
+        ),
+        (&["/usr/bin/perl", "-ne", "print if /root/", "/etc/passwd"], b""),
+    ]);
+}
