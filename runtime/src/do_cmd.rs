@@ -43,11 +43,46 @@ pub struct DoArgs {
 
 /// Spawns this binary with `args`, giving it `fd` as descriptor 3.
 fn spawn_self(args: &[String], fd: &OwnedFd, stdin: Stdio) -> anyhow::Result<Child> {
+    use std::os::unix::process::CommandExt;
     let exe = std::env::current_exe().context("find the moat binary")?;
     let mut cmd = Command::new(exe);
     cmd.args(args).stdin(stdin);
     moat_gofer::inherit::give_fd(&mut cmd, fd.as_raw_fd(), 3);
+    // SAFETY: between fork and exec the closure calls only prctl and
+    // sigprocmask, both async-signal-safe. The child dies with moat do (so
+    // no Sentry or Gofer outlives it, whatever kills it), and gets the
+    // forwarded signals unblocked again.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            for s in FORWARDED {
+                libc::sigaddset(&mut set, s);
+            }
+            libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
     cmd.spawn().with_context(|| format!("start moat {}", args.first().map_or("", String::as_str)))
+}
+
+/// Signals `moat do` passes to the Sentry.
+const FORWARDED: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
+/// Blocks or unblocks the forwarded signals in `moat do`: blocked from
+/// before the children exist until the handler that forwards them is in
+/// place, so none is lost or kills `moat do` early.
+fn block_forwarded(block: bool) {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT] {
+        set.add(s);
+    }
+    let how = if block { SigmaskHow::SIG_BLOCK } else { SigmaskHow::SIG_UNBLOCK };
+    let _ = pthread_sigmask(how, Some(&set), None);
 }
 
 /// Pid of the Sentry, for the signal handler.
@@ -94,6 +129,7 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
     }
     let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .context("socketpair for the gofer")?;
+    block_forwarded(true);
     let mode = if args.rootfs_rw { "rw" } else { "ro" };
     let gofer_args = vec![
         "gofer".to_string(),
@@ -142,6 +178,7 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
         }
     };
     forward_to(boot.id() as i32)?;
+    block_forwarded(false);
     let status = boot.wait().context("wait for the sentry")?;
     let gofer_status = gofer.wait().context("wait for the gofer")?;
     if !gofer_status.success() {

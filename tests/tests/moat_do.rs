@@ -99,6 +99,33 @@ fn mount_count() -> usize {
 }
 
 #[test]
+fn killing_moat_do_ends_the_whole_sandbox() {
+    let child = Command::new(moat_bin()).args(["do", "--", "/bin/busybox", "sleep", "30"]).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let pid = child.id() as i32;
+    let children_of = |pid: i32| -> Vec<i32> {
+        procfs::process::all_processes()
+            .unwrap()
+            .filter_map(|p| p.ok())
+            .filter(|p| p.stat().is_ok_and(|s| s.ppid == pid))
+            .map(|p| p.pid)
+            .collect()
+    };
+    let sandbox = children_of(pid);
+    assert!(!sandbox.is_empty(), "moat do started its Sentry and Gofer");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let mut child = child;
+    child.wait().unwrap();
+    for _ in 0..50 {
+        if sandbox.iter().all(|p| procfs::process::Process::new(*p).is_err()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("sandbox processes outlived moat do: {sandbox:?}");
+}
+
+#[test]
 fn runs_leave_no_process_behind() {
     let mounts = mount_count();
     for i in 0..200 {
@@ -144,14 +171,22 @@ fn sigterm_to_moat_do_ends_an_init_without_a_handler() {
 
 #[test]
 fn a_forwarded_signal_reaches_inits_handler() {
+    use std::io::{BufRead, Read};
     let script = "trap 'echo got TERM; exit 3' TERM; echo ready; while :; do /bin/busybox sleep 0.1; done";
-    let child = Command::new(moat_bin())
+    let mut child = Command::new(moat_bin())
         .args(["do", "--", "/bin/busybox", "sh", "-c", script])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    signal_after(&child, nix::sys::signal::Signal::SIGTERM, 1000);
+    // Only once the trap is set does the signal go.
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert_eq!(first, "ready\n");
+    signal_after(&child, nix::sys::signal::Signal::SIGTERM, 0);
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot TERM\n");
+    assert_eq!(rest, "got TERM\n");
     assert_eq!(out.status.code(), Some(3));
 }

@@ -139,7 +139,7 @@ fn shell_scripts_match_native() {
         sh("trap 'echo trapped USR1' USR1; kill -USR1 $$; echo after"),
         sh("trap 'echo bye' EXIT; echo body"),
         sh("/bin/busybox sleep 0.1 & p=$!; wait $p; echo waited $?"),
-        sh("(exit 3) & wait $!; echo job $?; (echo a; exit 1) & (echo b; exit 2) & wait; echo all done"),
+        sh("(exit 3) & wait $!; echo job $?; (exit 1) & (exit 2) & wait; echo all done"),
         sh("/bin/busybox false; echo $?; /bin/busybox true; echo $?; ! /bin/busybox true; echo $?"),
         sh("/bin/busybox cat <<EOF\nhere $((1+1))\ndoc\nEOF"),
         sh("/bin/busybox seq 1 5000 | /bin/busybox sort -rn | /bin/busybox head -n 3"),

@@ -118,6 +118,11 @@ fn process_groups_and_sessions() {
 }
 
 #[test]
+fn signals_during_fork_and_wait() {
+    same_as_native("signal_storm");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

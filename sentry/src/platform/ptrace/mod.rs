@@ -113,11 +113,7 @@ impl StubProcess {
         r.rip = self.stub + stub::FORK_OFFSET;
         arch::set_syscall(&mut r, libc::SYS_clone, [libc::CLONE_PARENT as u64, 0, 0, 0, 0, 0]);
         ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
-        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
-        match self.wait()? {
-            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
-            other => return Err(self.unexpected(other)),
-        }
+        self.run_to_trap()?;
         let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
         match arch::syscall_result(after.rax) {
             Ok(pid) => Ok(Pid::from_raw(pid as i32)),
@@ -201,6 +197,24 @@ impl StubProcess {
         arch::syscall_result(self.inject(nr, args)?).map_err(|e| self.host(what, Errno::from_raw(e)))
     }
 
+    /// Resumes the stub at an injected call and waits for its `int3`. A host
+    /// signal that stops it meanwhile (a SIGURG kick from a sender, a stop
+    /// from outside) is not the injected call's business: it is dropped and
+    /// the call goes on; the Sentry delivers the application's own signals
+    /// itself before the application runs again.
+    fn run_to_trap(&mut self) -> Result<(), PlatformError> {
+        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+        loop {
+            match self.wait()? {
+                WaitStatus::Stopped(_, Signal::SIGTRAP) => return Ok(()),
+                WaitStatus::Stopped(..) | WaitStatus::PtraceEvent(..) => {
+                    ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+                }
+                other => return Err(self.unexpected(other)),
+            }
+        }
+    }
+
     /// Runs one system call in the stub and returns its raw result (a
     /// negative errno on failure). The stub's registers are the Sentry's to
     /// set: application registers are restored by [`StubProcess::switch`].
@@ -209,11 +223,7 @@ impl StubProcess {
         r.rip = self.stub + stub::SYSCALL_OFFSET;
         arch::set_syscall(&mut r, nr, args);
         ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
-        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
-        match self.wait()? {
-            WaitStatus::Stopped(_, Signal::SIGTRAP) => {}
-            other => return Err(self.unexpected(other)),
-        }
+        self.run_to_trap()?;
         let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
         Ok(after.rax)
     }
