@@ -152,7 +152,7 @@ fn shell_scripts_match_native() {
         sh("/bin/busybox sh -c 'trap \"echo int\" INT; kill -INT $$; echo survived'"),
         sh("/bin/busybox sleep 5 & p=$!; kill $p; wait $p; echo killed sleeper $?"),
         sh(
-            "trap 'echo caught' USR1; (/bin/busybox sleep 0.2; kill -USR1 $$) & /bin/busybox sleep 3 & wait $!; echo wait ended $?",
+            "trap 'echo caught' USR1; (/bin/busybox sleep 1; kill -USR1 $$) & /bin/busybox sleep 5 & wait $!; echo wait ended $?",
         ),
         sh("/bin/busybox sh -c 'exit 7'; echo inner $?"),
         sh("ulimit -n; ulimit -n 200; ulimit -n"),
