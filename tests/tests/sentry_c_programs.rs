@@ -123,6 +123,11 @@ fn signals_during_fork_and_wait() {
 }
 
 #[test]
+fn file_size_limit_brk_and_maps() {
+    same_as_native("limits");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

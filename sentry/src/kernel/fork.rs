@@ -61,6 +61,7 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         exe: parent.exe.clone(),
         cwd: parent.cwd.clone(),
         fds: Vec::new(),
+        maps: Vec::new(),
     };
     k.proc_infos.set(pid, info);
     let stub_pid = match parent.mm.stub().fork() {

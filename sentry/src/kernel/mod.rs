@@ -317,6 +317,7 @@ impl Task {
                 exe: p.exe.clone(),
                 cwd: found.path.clone(),
                 fds: Vec::new(),
+                maps: Vec::new(),
             },
         );
         queue.set_stub(p.mm.stub_pid());
@@ -354,8 +355,37 @@ impl Task {
         }
         let fds: Vec<(i32, Vec<u8>)> =
             self.fds.fds().filter_map(|fd| self.fds.get(fd).ok().map(|f| (fd, f.path.clone()))).collect();
-        k.proc_infos.update(self.tid, |i| i.fds = fds);
+        let maps = maps_text(self.mm.vmas());
+        k.proc_infos.update(self.tid, |i| {
+            i.fds = fds;
+            i.maps = maps;
+        });
     }
+}
+
+/// The text of /proc/PID/maps for a set of mappings.
+fn maps_text(vmas: &crate::mm::vma::VmaSet) -> Vec<u8> {
+    use crate::mm::vma::Backing;
+    let mut out = String::new();
+    for v in vmas.iter() {
+        let perm = |bit: i32, c: char| if v.prot & bit != 0 { c } else { '-' };
+        let (offset, name) = match &v.backing {
+            Backing::File { path, offset } => (*offset, path.as_str()),
+            Backing::Heap => (0, "[heap]"),
+            Backing::Stack => (0, "[stack]"),
+            Backing::Anonymous => (0, ""),
+        };
+        out.push_str(&format!(
+            "{:08x}-{:08x} {}{}{}{} {offset:08x} 00:00 0 {name}\n",
+            v.start,
+            v.end,
+            perm(libc::PROT_READ, 'r'),
+            perm(libc::PROT_WRITE, 'w'),
+            perm(libc::PROT_EXEC, 'x'),
+            if v.shared { 's' } else { 'p' },
+        ));
+    }
+    out.into_bytes()
 }
 
 /// Signals that mean the application's own code faulted.

@@ -44,8 +44,10 @@ pub struct ProcInfo {
     /// Working directory.
     pub cwd: Vec<u8>,
     /// Open descriptors and what they name, as of the process's last
-    /// look at /proc (`refresh_fds`).
+    /// call on a /proc path.
     pub fds: Vec<(i32, Vec<u8>)>,
+    /// /proc/PID/maps, as of the same moment.
+    pub maps: Vec<u8>,
 }
 
 /// The process information of the live and zombie processes, by pid.
@@ -104,8 +106,9 @@ fn host_file(path: &str) -> Result<SynthNode, Errno> {
     std::fs::read(path).map(SynthNode::File).map_err(|_| Errno::ENOENT)
 }
 
-const PID_FILES: [(&str, u8); 7] = [
+const PID_FILES: [(&str, u8); 8] = [
     ("fd", libc::DT_DIR),
+    ("maps", libc::DT_REG),
     ("stat", libc::DT_REG),
     ("status", libc::DT_REG),
     ("cmdline", libc::DT_REG),
@@ -163,6 +166,7 @@ impl ProcFs {
         Ok(match name {
             b"" => dir(&PID_FILES),
             b"cmdline" => SynthNode::File(info.cmdline),
+            b"maps" => SynthNode::File(info.maps),
             b"comm" => SynthNode::File(format!("{comm}\n").into_bytes()),
             b"exe" => SynthNode::Symlink(info.exe),
             b"fd" => {

@@ -51,7 +51,34 @@ fn read_host(t: &Task, f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Res
     }
 }
 
+/// RLIMIT_FSIZE: how much of a `len`-byte write to a regular file may go
+/// through. None (with SIGXFSZ sent, as Linux does) when nothing may.
+fn fsize_room(t: &Task, f: &OpenFile, offset: Option<i64>, len: usize) -> Result<Option<usize>, Errno> {
+    let limit = t.rlimits.get(libc::RLIMIT_FSIZE)?.cur;
+    if limit == crate::kernel::rlimits::INFINITY || f.may_block || len == 0 {
+        return Ok(Some(len));
+    }
+    let st = nix::sys::stat::fstat(&f.fd)?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Ok(Some(len));
+    }
+    let pos = match offset {
+        Some(o) => o as u64,
+        None if f.flags() & libc::O_APPEND != 0 => st.st_size as u64,
+        None => nix::unistd::lseek(&f.fd, 0, nix::unistd::Whence::SeekCur)? as u64,
+    };
+    if pos >= limit {
+        t.queue.send(SigInfo::user(libc::SIGXFSZ, t.tid, t.creds.uid));
+        return Ok(None);
+    }
+    Ok(Some(len.min((limit - pos) as usize)))
+}
+
 fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, SysError> {
+    let data = match fsize_room(t, f, offset, data.len())? {
+        Some(n) => &data[..n],
+        None => return Err(Errno::EFBIG.into()),
+    };
     let r = if f.may_block && offset.is_none() {
         let nonblocking = f.flags() & libc::O_NONBLOCK != 0;
         blocking::write(t, f.fd.as_fd(), data, nonblocking).map_err(blocking_err)
