@@ -128,6 +128,56 @@ fn file_size_limit_brk_and_maps() {
 }
 
 #[test]
+fn sa_restart_and_eintr() {
+    same_as_native("restart");
+}
+
+#[test]
+fn zombies_until_reaped() {
+    same_as_native("zombies");
+}
+
+#[test]
+fn reads_writes_holes_append_truncate() {
+    same_as_native("files_rw");
+}
+
+#[test]
+fn directories_and_their_errors() {
+    same_as_native("dirs");
+}
+
+#[test]
+fn symlinks_loops_and_dangling_links() {
+    same_as_native("symlinks");
+}
+
+#[test]
+fn fork_copies_memory() {
+    same_as_native("cow");
+}
+
+#[test]
+fn scripts_and_interpreters() {
+    same_as_native("scripts");
+}
+
+#[test]
+fn umask_modes_and_times() {
+    same_as_native("times_modes");
+}
+
+#[test]
+fn poll_on_pipes() {
+    same_as_native("poll_pipes");
+}
+
+#[test]
+fn ids_limits_cpus_and_uname() {
+    same_as_native("sysinfo");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

@@ -284,6 +284,20 @@ impl Vfs {
         owner: Owner,
         follow: bool,
     ) -> Result<Opened, Errno> {
+        self.open_create_at(cwd, path, flags, mode, owner, follow, 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_create_at(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        flags: i32,
+        mode: u32,
+        owner: Owner,
+        follow: bool,
+        depth: u32,
+    ) -> Result<Opened, Errno> {
         if path.ends_with(b"/") {
             return Err(Errno::EISDIR);
         }
@@ -318,10 +332,15 @@ impl Vfs {
             let r = match existing {
                 Some(_) if flags & libc::O_EXCL != 0 => Err(Errno::EEXIST),
                 Some(n) if n.stat.is_symlink() && follow => {
-                    let found = self.lookup(cwd, path, true)?;
-                    let r = self.open_found(&found, flags);
-                    self.release(found.handle);
-                    r
+                    // O_CREAT follows a last symlink, and creates its target
+                    // if that is missing (in the directory the link names).
+                    if depth >= MAX_SYMLINKS {
+                        return Err(Errno::ELOOP);
+                    }
+                    let target = self.gofer.readlink(n.handle).map_err(|e| e.errno())?;
+                    let next =
+                        if target.starts_with(b"/") { target } else { dcache::child_path(&parent.path, &target) };
+                    self.open_create_at(cwd, &next, flags, mode, owner, follow, depth + 1)
                 }
                 Some(n) if n.stat.is_dir() => Err(Errno::EISDIR),
                 Some(n) => {
