@@ -190,3 +190,17 @@ fn a_forwarded_signal_reaches_inits_handler() {
     assert_eq!(rest, "got TERM\n");
     assert_eq!(out.status.code(), Some(3));
 }
+
+#[test]
+fn strace_logs_each_call_decoded_to_the_debug_log() {
+    let dir = Scratch::new("debug-log");
+    let d = dir.path().to_str().unwrap();
+    let out = moat_do(&["--strace", "--debug-log", d, "--", "/bin/busybox", "cat", "/etc/hostname"]);
+    assert!(out.status.success());
+    assert_eq!(out.stdout, std::fs::read("/etc/hostname").unwrap(), "the log does not go to stdout");
+    let log = std::fs::read_to_string(dir.path().join("sentry.log")).unwrap();
+    assert!(log.contains("openat(-100, \"/etc/hostname\", 0x0, 0x0) = 3 <"), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("[1] write(1, ") && l.contains(") = ")), "{log}");
+    assert!(log.contains("unimplemented system call rseq"), "unimplemented calls are named: {log}");
+    assert!(log.lines().any(|l| l.contains("rseq(") && l.contains("= -1 ENOSYS")), "{log}");
+}

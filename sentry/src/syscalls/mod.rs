@@ -12,6 +12,7 @@ mod poll;
 mod proc;
 mod process;
 mod signal;
+mod strace;
 mod time;
 mod tree;
 mod xattr;
@@ -246,6 +247,7 @@ const X32_SYSCALL_BIT: u64 = 0x4000_0000;
 
 /// Runs the system call `call` of `task` and returns the raw value for rax.
 pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Result<i64, KernelError> {
+    let decoded = kernel.strace.then(|| strace::arguments(task, call));
     let started = kernel.strace.then(Instant::now);
     let found = if call.nr & X32_SYSCALL_BIT != 0 { None } else { handler(call.nr) };
     let result = match found {
@@ -267,20 +269,16 @@ pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Resu
     if let Some(t) = started {
         let shown = if (-4095..0).contains(&value) {
             format!("-1 {}", Errno::from_raw(-value as i32))
-        } else {
+        } else if value > 0xffff {
             format!("{value:#x}")
+        } else {
+            value.to_string()
         };
-        let a = call.args;
         kernel.log_line(&format!(
-            "[{}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {shown} <{:.1}us>",
+            "[{}] {}({}) = {shown} <{:.1}us>",
             task.tid,
             name(call.nr),
-            a[0],
-            a[1],
-            a[2],
-            a[3],
-            a[4],
-            a[5],
+            decoded.unwrap_or_default(),
             t.elapsed().as_secs_f64() * 1e6
         ));
     }
