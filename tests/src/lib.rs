@@ -3,6 +3,7 @@
 //! confined `moat gofer` process.
 
 pub mod conformance;
+pub mod differential;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};

@@ -2,56 +2,22 @@
 //! `moat do` (host root, read-only), same stdout and exit status.
 //!
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
+use moat_tests::differential::run;
 use moat_tests::*;
 
 const BUSYBOX: &str = "/bin/busybox";
 
-fn run(mut cmd: Command, stdin: &[u8]) -> Output {
-    cmd.current_dir("/").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin).expect("write stdin");
-    drop(input);
-    child.wait_with_output().expect("wait")
-}
-
-/// The status as a shell reports it (and `moat do` returns it): the exit
-/// code, or 128 + the signal that killed the process.
-fn shell_status(o: &Output) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    o.status.code().or(o.status.signal().map(|s| 128 + s))
-}
-
-/// Runs `args` natively and in moat; returns a description of any
-/// difference.
-fn compare(args: &[&str], stdin: &[u8]) -> Option<String> {
-    let mut native = Command::new(BUSYBOX);
-    native.args(args);
-    let mut moat = Command::new(moat_bin());
-    moat.args(["do", "--", BUSYBOX]).args(args);
-    let (n, m) = (run(native, stdin), run(moat, stdin));
-    if n.stdout == m.stdout && shell_status(&n) == shell_status(&m) {
-        return None;
-    }
-    Some(format!(
-        "{args:?}: native {:?} {:?}, moat {:?} {:?} (moat stderr {:?})",
-        n.status.code(),
-        String::from_utf8_lossy(&n.stdout),
-        m.status.code(),
-        String::from_utf8_lossy(&m.stdout),
-        String::from_utf8_lossy(&m.stderr)
-    ))
-}
-
+/// Compares busybox applet invocations (argv without the busybox path).
 fn check_all(cases: &[(&[&str], &[u8])]) {
     if !std::path::Path::new(BUSYBOX).exists() {
         panic!("{BUSYBOX} is missing: tests/run.sh installs busybox-static");
     }
-    let diffs: Vec<String> = cases.iter().filter_map(|(a, i)| compare(a, i)).collect();
-    assert!(diffs.is_empty(), "{} of {} cases differ:\n{}", diffs.len(), cases.len(), diffs.join("\n"));
+    let full: Vec<(Vec<&str>, &[u8])> =
+        cases.iter().map(|(a, i)| (std::iter::once(BUSYBOX).chain(a.iter().copied()).collect(), *i)).collect();
+    let refs: Vec<(&[&str], &[u8])> = full.iter().map(|(a, i)| (a.as_slice(), *i)).collect();
+    moat_tests::differential::check_all(&refs);
 }
 
 #[test]

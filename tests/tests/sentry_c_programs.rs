@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use moat_tests::differential::shell_status;
 use moat_tests::*;
 
 /// A scratch directory the sandbox sees, removed when dropped: not under
@@ -28,15 +29,11 @@ fn build(name: &str, dir: &Scratch) -> PathBuf {
     out
 }
 
+/// Runs a command built in place (with no input).
 fn run(cmd: &mut Command) -> Output {
-    cmd.current_dir("/").output().expect("run")
-}
-
-/// The status as a shell reports it (and `moat do` returns it): the exit
-/// code, or 128 + the signal that killed the process.
-fn shell_status(o: &Output) -> Option<i32> {
-    use std::os::unix::process::ExitStatusExt;
-    o.status.code().or(o.status.signal().map(|s| 128 + s))
+    let mut owned = Command::new(cmd.get_program());
+    owned.args(cmd.get_args());
+    moat_tests::differential::run(owned, b"")
 }
 
 fn same_as_native(name: &str) {

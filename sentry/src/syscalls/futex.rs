@@ -44,13 +44,7 @@ pub(super) fn futex(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             let deadline = if timeout == 0 {
                 None
             } else {
-                let b = t.mm.copy_in(timeout, 16)?;
-                let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-                let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-                if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-                    return Err(Errno::EINVAL.into());
-                }
-                let d = Duration::new(sec as u64, nsec as u32);
+                let d = super::read_timespec(t, timeout)?;
                 if cmd == FUTEX_WAIT {
                     Some(Instant::now() + d)
                 } else {

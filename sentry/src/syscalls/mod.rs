@@ -285,6 +285,37 @@ pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Resu
     Ok(value)
 }
 
+/// A `struct timespec` in application memory as a duration: EFAULT if
+/// unreadable, EINVAL if negative or with nanoseconds out of range.
+pub(crate) fn read_timespec(t: &Task, addr: u64) -> Result<std::time::Duration, Errno> {
+    let b = t.mm.copy_in(addr, 16)?;
+    let word =
+        |i: usize| i64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+    let (sec, nsec) = (word(0), word(8));
+    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(std::time::Duration::new(sec as u64, nsec as u32))
+}
+
+/// A `struct timeval` in application memory as a duration, checked as
+/// `read_timespec` checks.
+pub(crate) fn read_timeval(t: &Task, addr: u64) -> Result<std::time::Duration, Errno> {
+    let b = t.mm.copy_in(addr, 16)?;
+    let word =
+        |i: usize| i64::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3], b[i + 4], b[i + 5], b[i + 6], b[i + 7]]);
+    let (sec, usec) = (word(0), word(8));
+    if sec < 0 || !(0..1_000_000).contains(&usec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(std::time::Duration::new(sec as u64, usec as u32 * 1000))
+}
+
+/// Milliseconds for a host poll, rounded up, -1 for none.
+pub(crate) fn poll_ms(d: Option<std::time::Duration>) -> i32 {
+    d.map_or(-1, |d| i32::try_from(d.as_nanos().div_ceil(1_000_000)).unwrap_or(i32::MAX))
+}
+
 /// An argument as a C `int` (the upper half ignored, as Linux does).
 pub(crate) fn int(v: u64) -> i32 {
     v as u32 as i32

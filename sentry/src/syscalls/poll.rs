@@ -71,18 +71,7 @@ pub(super) fn poll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn ppoll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let timeout = if a[2] == 0 {
-        -1
-    } else {
-        let b = t.mm.copy_in(a[2], 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL.into());
-        }
-        let ms = sec.saturating_mul(1000).saturating_add((nsec + 999_999) / 1_000_000);
-        i32::try_from(ms).unwrap_or(i32::MAX)
-    };
+    let timeout = super::poll_ms(if a[2] == 0 { None } else { Some(super::read_timespec(t, a[2])?) });
     if a[3] != 0 && a[4] != 8 {
         return Err(Errno::EINVAL.into());
     }
@@ -171,17 +160,7 @@ fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> Result
 }
 
 fn timeval_ms(t: &Task, addr: u64) -> Result<i32, Errno> {
-    if addr == 0 {
-        return Ok(-1);
-    }
-    let b = t.mm.copy_in(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || usec < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let ms = sec.saturating_mul(1000).saturating_add((usec + 999) / 1000);
-    Ok(i32::try_from(ms).unwrap_or(i32::MAX))
+    Ok(super::poll_ms(if addr == 0 { None } else { Some(super::read_timeval(t, addr)?) }))
 }
 
 pub(super) fn select(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -195,17 +174,7 @@ pub(super) fn select(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn pselect6(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let timeout = if a[4] == 0 {
-        -1
-    } else {
-        let b = t.mm.copy_in(a[4], 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL.into());
-        }
-        i32::try_from(sec.saturating_mul(1000).saturating_add((nsec + 999_999) / 1_000_000)).unwrap_or(i32::MAX)
-    };
+    let timeout = super::poll_ms(if a[4] == 0 { None } else { Some(super::read_timespec(t, a[4])?) });
     let (n, _) = do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout)?;
     Ok(n)
 }

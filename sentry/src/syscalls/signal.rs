@@ -200,17 +200,7 @@ pub(super) fn rt_sigtimedwait(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
     let set = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?)
         & !crate::kernel::signals::bit(libc::SIGKILL)
         & !crate::kernel::signals::bit(libc::SIGSTOP);
-    let deadline = if a[2] == 0 {
-        None
-    } else {
-        let b = t.mm.copy_in(a[2], 16)?;
-        let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-        let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-        if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-            return Err(Errno::EINVAL.into());
-        }
-        Some(std::time::Instant::now() + std::time::Duration::new(sec as u64, nsec as u32))
-    };
+    let deadline = if a[2] == 0 { None } else { Some(std::time::Instant::now() + super::read_timespec(t, a[2])?) };
     loop {
         // A signal of `set` is taken even while blocked, as sigwait does.
         if let Some(info) = t.queue.lock().take(!set) {

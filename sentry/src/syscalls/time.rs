@@ -37,13 +37,8 @@ fn timespec_bytes(ts: &libc::timespec) -> [u8; 16] {
 }
 
 fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
-    let b = t.mm.copy_in(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let nsec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000_000).contains(&nsec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(libc::timespec { tv_sec: sec, tv_nsec: nsec })
+    let d = super::read_timespec(t, addr)?;
+    Ok(libc::timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as i64 })
 }
 
 pub(super) fn clock_gettime(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -141,16 +136,6 @@ fn timeval_bytes(d: std::time::Duration) -> [u8; 16] {
     b
 }
 
-fn read_timeval(t: &Task, addr: u64) -> Result<std::time::Duration, Errno> {
-    let b = t.mm.copy_in(addr, 16)?;
-    let sec = i64::from_le_bytes(b[..8].try_into().map_err(|_| Errno::EFAULT)?);
-    let usec = i64::from_le_bytes(b[8..].try_into().map_err(|_| Errno::EFAULT)?);
-    if sec < 0 || !(0..1_000_000).contains(&usec) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(std::time::Duration::new(sec as u64, usec as u32 * 1000))
-}
-
 /// Only ITIMER_REAL: the virtual and profiling timers need CPU-time
 /// accounting, not done yet (EINVAL rather than a timer that never fires).
 fn real_only(which: i32) -> Result<(), Errno> {
@@ -172,7 +157,7 @@ pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
     let (interval, value) = if a[1] == 0 {
         (std::time::Duration::ZERO, std::time::Duration::ZERO)
     } else {
-        (read_timeval(t, a[1])?, read_timeval(t, a[1] + 16)?)
+        (super::read_timeval(t, a[1])?, super::read_timeval(t, a[1] + 16)?)
     };
     let timer = t.real_timer.clone();
     let (left, old_interval) = timer.set(k, t.tid, value, interval);
