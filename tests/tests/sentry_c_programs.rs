@@ -175,6 +175,11 @@ fn ids_limits_cpus_and_uname() {
 }
 
 #[test]
+fn text_file_busy() {
+    same_as_native("txtbsy");
+}
+
+#[test]
 fn wild_pointers_get_linuxs_answers() {
     same_as_native("wild_pointers");
 }

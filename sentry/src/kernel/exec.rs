@@ -41,6 +41,8 @@ struct Image {
     file: File,
     path: Vec<u8>,
     head: Vec<u8>,
+    /// Its mark as a running program (ETXTBSY for writers).
+    program: Option<crate::vfs::inode_use::UseGuard>,
 }
 
 /// Finds and opens `path` for execution: a regular file with an execute
@@ -56,17 +58,28 @@ fn open_file(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
 
 fn open_checked(vfs: &Vfs, cwd: &[u8], path: &[u8], exec: bool) -> Result<Image, Errno> {
     let found = vfs.lookup(cwd, path, true)?;
+    let key = (found.stat.dev, found.stat.ino);
     let checked = if found.stat.file_type() != libc::S_IFREG || (exec && found.stat.mode & 0o111 == 0) {
         Err(Errno::EACCES)
     } else {
         vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno())
+    };
+    let program = match (&checked, exec) {
+        (Ok(_), true) => match vfs.inode_use.program(key) {
+            Ok(g) => Some(g),
+            Err(e) => {
+                vfs.release(found.handle);
+                return Err(e);
+            }
+        },
+        _ => None,
     };
     vfs.release(found.handle);
     let file = File::from(checked?);
     let mut head = vec![0u8; HEAD_SIZE];
     let n = file.read_at(0, &mut head)?;
     head.truncate(n);
-    Ok(Image { file, path: found.path, head })
+    Ok(Image { file, path: found.path, head, program })
 }
 
 /// A program loaded into a new address space, ready to replace a task's.
@@ -82,6 +95,8 @@ pub struct Program {
     pub comm: Vec<u8>,
     /// argv, NUL-terminated each (/proc/PID/cmdline).
     pub cmdline: Vec<u8>,
+    /// The executable's mark as a running program.
+    pub program: Option<crate::vfs::inode_use::UseGuard>,
 }
 
 /// Finds `path` (from `cwd`), follows `#!` interpreters, and loads the ELF
@@ -134,7 +149,7 @@ pub fn load_program(
         let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         let comm = base[..base.len().min(15)].to_vec();
         let cmdline = argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
-        return Ok(Program { mm, regs, exe: img.path, comm, cmdline });
+        return Ok(Program { mm, regs, exe: img.path, comm, cmdline, program: img.program });
     }
     Err(Errno::ELOOP.into())
 }
@@ -155,6 +170,7 @@ pub fn execve(
     });
     // Past this point exec cannot fail.
     task.mm = p.mm;
+    task.program = p.program;
     task.regs = p.regs;
     task.exe = p.exe;
     task.comm = p.comm;

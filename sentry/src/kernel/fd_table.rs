@@ -23,6 +23,8 @@ pub struct OpenFile {
     pub synth_dir: Option<std::sync::Mutex<(crate::vfs::synth::DirEntries, usize)>>,
     /// A synthetic file's attributes (its host descriptor is a memfd).
     pub synth_stat: Option<moat_gofer::Stat>,
+    /// Held while open for writing (ETXTBSY for exec).
+    pub writer: Option<crate::vfs::inode_use::UseGuard>,
 }
 
 impl OpenFile {
@@ -36,6 +38,7 @@ impl OpenFile {
             may_block,
             synth_dir: None,
             synth_stat: None,
+            writer: None,
         })
     }
 
@@ -55,6 +58,21 @@ impl OpenFile {
             may_block: false,
             synth_dir: entries.map(|e| std::sync::Mutex::new((e, 0))),
             synth_stat: Some(stat),
+            writer: None,
+        })
+    }
+
+    /// A Gofer-backed file opened for writing, holding its writer mark.
+    pub fn written(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: crate::vfs::inode_use::UseGuard) -> Arc<Self> {
+        let may_block = super::blocking::may_block(&fd);
+        Arc::new(OpenFile {
+            fd,
+            path,
+            flags: std::sync::atomic::AtomicI32::new(flags),
+            may_block,
+            synth_dir: None,
+            synth_stat: None,
+            writer: Some(writer),
         })
     }
 

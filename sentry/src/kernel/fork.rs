@@ -91,6 +91,7 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         signals: parent.signals.clone(),
         rlimits: parent.rlimits.clone(),
         altstack: parent.altstack,
+        program: parent.program.clone(),
         clear_child_tid: if args.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 { args.child_tid } else { 0 },
         set_child_tid: settid.then_some(args.child_tid),
     };
@@ -131,6 +132,7 @@ struct Seed {
     signals: super::signals::SignalState,
     rlimits: super::rlimits::Rlimits,
     altstack: super::signals::AltStack,
+    program: Option<crate::vfs::inode_use::UseGuard>,
     clear_child_tid: u64,
     set_child_tid: Option<u64>,
 }
@@ -177,6 +179,7 @@ fn child_main(
         altstack: seed.altstack,
         saved_mask: None,
         restart: None,
+        program: seed.program,
         real_timer: std::sync::Arc::default(),
         vfork_done,
         exit: None,

@@ -270,6 +270,8 @@ pub struct Task {
     pub saved_mask: Option<u64>,
     /// How the last system call resumes if a signal interrupted it.
     pub restart: Option<blocking::Restart>,
+    /// The running executable's mark (ETXTBSY for writers).
+    pub program: Option<crate::vfs::inode_use::UseGuard>,
     /// ITIMER_REAL (not inherited by fork, kept across exec).
     pub real_timer: Arc<itimer::RealTimer>,
     /// A vfork parent waiting for this task to exec or exit; dropping it
@@ -339,6 +341,7 @@ impl Task {
             altstack: signals::AltStack::default(),
             saved_mask: None,
             restart: None,
+            program: p.program,
             real_timer: Arc::default(),
             vfork_done: None,
             exit: None,

@@ -39,7 +39,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mremap => {
             "the VMA list keeps the moved mapping's attributes; no MREMAP_DONTUNMAP bookkeeping of the old range's contents"
         }
-        libc::SYS_execve => "ELF (static, PIE, dynamic with its interpreter) and #! scripts; no ETXTBSY yet",
+        libc::SYS_execve => "ELF (static, PIE, dynamic with its interpreter) and #! scripts; no execveat",
         libc::SYS_read
         | libc::SYS_readv
         | libc::SYS_write

@@ -226,9 +226,10 @@ fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode:
     let opened = k.vfs.open(&base, &p, flags, mode & !t.umask, owner)?;
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
-    let file = match opened.synth_stat {
-        Some(st) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
-        None => OpenFile::new(opened.fd, opened.path, keep),
+    let file = match (opened.synth_stat, opened.writer) {
+        (Some(st), _) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
+        (None, Some(w)) => OpenFile::written(opened.fd, opened.path, keep, w),
+        (None, None) => OpenFile::new(opened.fd, opened.path, keep),
     };
     Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64)
 }

@@ -17,6 +17,7 @@ use moat_gofer::{GoferClient, HandleId, Owner, Stat};
 
 pub mod dcache;
 pub mod devfs;
+pub mod inode_use;
 pub mod ops;
 pub mod synth;
 use nix::errno::Errno;
@@ -51,6 +52,8 @@ pub struct Opened {
     /// A synthetic file's attributes (devices excepted: theirs are the
     /// host device's).
     pub synth_stat: Option<Stat>,
+    /// Held while the file is open for writing (ETXTBSY for exec).
+    pub writer: Option<inode_use::UseGuard>,
 }
 
 /// The sandbox's file tree.
@@ -66,6 +69,8 @@ pub struct Vfs {
     synth_mounts: std::sync::RwLock<Vec<synth::SynthMount>>,
     /// Synthetic nodes handed out as handles.
     synth: synth::SynthTable,
+    /// Files open for writing and programs running (ETXTBSY).
+    pub inode_use: Arc<inode_use::InodeUse>,
     dcache: dcache::DentryCache,
     /// Files (device, inode) the Sentry opened for writing: their cached
     /// attributes may be stale, so their stat asks the Gofer.
@@ -119,6 +124,7 @@ impl Vfs {
             mounts: points,
             synth_mounts: std::sync::RwLock::new(Vec::new()),
             synth: synth::SynthTable::default(),
+            inode_use: Arc::default(),
             dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
             written: std::sync::Mutex::new(std::collections::HashSet::new()),
         })
@@ -258,7 +264,13 @@ impl Vfs {
         if let Some((node, _)) = self.synth_node(found.handle) {
             let o = synth::open(&node, flags)?;
             let stat = (!matches!(node, synth::SynthNode::Device(_))).then_some(found.stat);
-            return Ok(Opened { fd: o.fd, path: found.path.clone(), entries: o.entries, synth_stat: stat });
+            return Ok(Opened {
+                fd: o.fd,
+                path: found.path.clone(),
+                entries: o.entries,
+                synth_stat: stat,
+                writer: None,
+            });
         }
         if found.stat.is_symlink() {
             return Err(Errno::ELOOP);
@@ -268,11 +280,17 @@ impl Vfs {
         }
         let pass =
             libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_NOATIME;
+        let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+        let writer = if writes && found.stat.file_type() == libc::S_IFREG {
+            Some(self.inode_use.writer((found.stat.dev, found.stat.ino))?)
+        } else {
+            None
+        };
         let fd = self.gofer.open(found.handle, flags & pass).map_err(|e| e.errno())?;
-        if flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0 {
+        if writes {
             self.note_written(&found.stat);
         }
-        Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None })
+        Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None, writer })
     }
 
     fn open_create(
@@ -355,7 +373,12 @@ impl Vfs {
                         .map_err(|e| e.errno())?;
                     self.note_written(&node.stat);
                     self.release(node.handle);
-                    Ok(Opened { fd, path: full, entries: None, synth_stat: None })
+                    let writer = if flags & libc::O_ACCMODE != libc::O_RDONLY {
+                        Some(self.inode_use.writer((node.stat.dev, node.stat.ino))?)
+                    } else {
+                        None
+                    };
+                    Ok(Opened { fd, path: full, entries: None, synth_stat: None, writer })
                 }
                 None => Err(Errno::from_raw(w.errno)),
             };
