@@ -48,7 +48,7 @@ target/release/moat do -- "$work/syscalls" 1 > "$work/moat.txt"
 if command -v runsc >/dev/null; then
     runsc --platform=ptrace --network=none --root "$work/runsc-root" do "$work/syscalls" 1 > "$work/runsc.txt" 2>/dev/null || true
 fi
-loop='for i in $(/bin/busybox seq 1000); do :; done'
+loop='for i in $(seq 1000); do :; done'
 if command -v hyperfine >/dev/null; then
     cmds=("/bin/busybox sh -c '$loop'" "target/release/moat do -- /bin/busybox sh -c '$loop'")
     if command -v runsc >/dev/null; then
@@ -81,7 +81,7 @@ if os.path.exists(loop):
     cells = [f"{v:.0f}" for v in ms] + ["n/a"] * (3 - len(ms))
     ratio = f"{ms[1] / ms[0]:.1f}×" if len(ms) > 1 else ""
     ratio2 = f"{ms[2] / ms[1]:.1f}×" if len(ms) > 2 else ""
-    print(f"| `busybox sh -c 'for i in $(busybox seq 1000); do :; done'` (ms, hyperfine) | {cells[0]} | {cells[1]} | {cells[2]} | {ratio} | {ratio2} |")
+    print(f"| `busybox sh -c 'for i in $(seq 1000); do :; done'` (ms, hyperfine) | {cells[0]} | {cells[1]} | {cells[2]} | {ratio} | {ratio2} |")
 if raw.get("ptrace_roundtrip") and moat.get("getppid"):
     print()
     print(f"Raw ptrace round trip (SYSEMU + GETREGS + SETREGS, one CPU, C): {raw['ptrace_roundtrip'] / 1000:.1f} µs; "

@@ -109,20 +109,40 @@ fn writable(f: &OpenFile) -> Result<(), Errno> {
     if f.flags() & libc::O_ACCMODE == libc::O_RDONLY { Err(Errno::EBADF) } else { Ok(()) }
 }
 
+thread_local! {
+    /// Each Sentry thread's staging buffer for reads and writes: kept, so
+    /// a large read does not allocate and zero a buffer every time.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with a staging buffer of `len` bytes (contents unspecified).
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let mut buf = s.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
 fn do_read(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
-    let mut data = vec![0u8; (count as usize).min(MAX_RW)];
-    let n = read_host(t, &f, &mut data, offset)?;
-    t.mm.copy_out(buf, &data[..n])?;
-    Ok(n as i64)
+    with_scratch((count as usize).min(MAX_RW), |data| {
+        let n = read_host(t, &f, data, offset)?;
+        t.mm.copy_out(buf, &data[..n])?;
+        Ok(n as i64)
+    })
 }
 
 fn do_write(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     writable(&f)?;
-    let data = t.mm.copy_in(buf, (count as usize).min(MAX_RW))?;
-    Ok(write_host(t, &f, &data, offset)? as i64)
+    with_scratch((count as usize).min(MAX_RW), |data| {
+        t.mm.read_into(buf, data)?;
+        Ok(write_host(t, &f, data, offset)? as i64)
+    })
 }
 
 pub(super) fn read(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
