@@ -204,3 +204,30 @@ fn strace_logs_each_call_decoded_to_the_debug_log() {
     assert!(log.contains("unimplemented system call rseq"), "unimplemented calls are named: {log}");
     assert!(log.lines().any(|l| l.contains("rseq(") && l.contains("= -1 ENOSYS")), "{log}");
 }
+
+#[test]
+fn environment_and_working_directory() {
+    // The caller's environment passes through and -e adds to it: the program sees exactly the
+    // environment and directory it would see natively with the same variables and cwd.
+    let script = "env | sort; pwd";
+    let native = Command::new("/bin/busybox")
+        .env("MOAT_TEST_INHERITED", "from-caller")
+        .env("MOAT_TEST_ADDED", "yes")
+        .current_dir("/etc")
+        .args(["sh", "-c", script])
+        .output()
+        .unwrap();
+    let sandboxed = Command::new(moat_bin())
+        .env("MOAT_TEST_INHERITED", "from-caller")
+        .args(["do", "-e", "MOAT_TEST_ADDED=yes", "--cwd", "/etc", "--"])
+        .args(["/bin/busybox", "sh", "-c", script])
+        .output()
+        .unwrap();
+    assert!(native.status.success() && sandboxed.status.success(), "{sandboxed:?}");
+    let native = String::from_utf8_lossy(&native.stdout);
+    assert!(native.contains("MOAT_TEST_ADDED=yes") && native.ends_with("/etc\n"), "{native}");
+    assert_eq!(String::from_utf8_lossy(&sandboxed.stdout), native);
+    let out = moat_do(&["--cwd", "/nonexistent", "--", "/bin/busybox", "true"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"), "{out:?}");
+}
