@@ -203,3 +203,8 @@ fn init_ignores_its_own_signals_without_a_handler() {
     let out = run(Command::new(moat_bin()).arg("do").arg("--").arg(&bin));
     assert_eq!(shell_status(&out), Some(139), "a fault kills init");
 }
+
+#[test]
+fn ppoll_pselect_masks_and_sa_nocldstop() {
+    same_as_native("sigmask_waits");
+}

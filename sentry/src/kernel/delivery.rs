@@ -66,9 +66,17 @@ fn stop(k: &KernelRef, task: &mut Task, signo: i32) {
     use super::process::JobReport;
     let ppid = k.procs().get(task.tid).map_or(0, |p| p.ppid);
     let tell = |report: JobReport, code: i32, status: i32| {
-        k.procs().job_report(task.tid, report);
-        let info = SigInfo { signo: libc::SIGCHLD, code, pid: task.tid, status, ..SigInfo::default() };
-        let _ = k.send_signal(ppid, info);
+        // Under the table's lock, as Linux under tasklist_lock: a parent's
+        // wait that sees the report also finds the SIGCHLD pending. The
+        // report stays for wait; only the SIGCHLD is the parent's to refuse.
+        let mut procs = k.procs();
+        procs.job_report(task.tid, report);
+        let unwanted = k.tasks().get(&ppid).is_some_and(|q| q.no_child_stops());
+        if !unwanted {
+            let info = SigInfo { signo: libc::SIGCHLD, code, pid: task.tid, status, ..SigInfo::default() };
+            let _ = k.send_signal(ppid, info);
+        }
+        drop(procs);
         k.proc_changed.notify_all();
     };
     tell(JobReport::Stopped(signo), libc::CLD_STOPPED, signo);

@@ -176,6 +176,7 @@ pub fn execve(
     task.comm = p.comm;
     task.fds.close_on_exec();
     task.signals.reset_for_exec();
+    task.queue.set_no_child_stops(task.signals.no_child_stops());
     task.clear_child_tid = 0;
     task.vfork_done = None;
     task.queue.set_stub(task.mm.stub_pid());

@@ -185,6 +185,7 @@ fn child_main(
         exit: None,
     };
     task.queue.set_stub(task.mm.stub_pid());
+    task.queue.set_no_child_stops(task.signals.no_child_stops());
     if let Some(at) = seed.set_child_tid {
         let _ = task.mm.copy_out(at, &task.tid.to_le_bytes());
     }

@@ -182,17 +182,19 @@ impl Kernel {
     /// waiting parents.
     pub fn task_exited(&self, pid: i32, status: ExitStatus) {
         self.tasks().remove(&pid);
-        let ppid = {
-            let mut procs = self.procs();
-            procs.exit(pid, status);
-            procs.get(pid).map_or(0, |p| p.ppid)
-        };
         let (code, st) = match status {
             ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
             ExitStatus::Signal(s) => (libc::CLD_KILLED, s),
         };
+        // The zombie and the SIGCHLD appear together (the table's lock is
+        // held across both): a parent's wait that reaps the child finds the
+        // signal pending, and a SIGCHLD handler finds the zombie.
+        let mut procs = self.procs();
+        procs.exit(pid, status);
+        let ppid = procs.get(pid).map_or(0, |p| p.ppid);
         let info = sigqueue::SigInfo { signo: libc::SIGCHLD, code, pid, uid: 0, status: st, ..Default::default() };
         let _ = self.send_signal(ppid, info);
+        drop(procs);
         self.proc_changed.notify_all();
     }
 

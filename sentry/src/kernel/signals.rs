@@ -173,13 +173,19 @@ impl SignalState {
     }
 
     /// At execve, caught signals go back to their default action; ignored
-    /// ones stay ignored; the mask is kept.
+    /// ones stay ignored but, as in Linux, lose their flags and mask; the
+    /// signal mask is kept.
     pub fn reset_for_exec(&mut self) {
         for a in &mut self.actions {
-            if a.handler > 1 {
-                *a = SigAction::default();
-            }
+            let ignored = a.handler == 1;
+            *a = SigAction { handler: ignored as u64, ..SigAction::default() };
         }
+    }
+
+    /// Whether the SIGCHLD action asks for no reports of children stopping
+    /// or continuing.
+    pub fn no_child_stops(&self) -> bool {
+        self.action(libc::SIGCHLD).is_ok_and(|a| a.flags & libc::SA_NOCLDSTOP as u64 != 0)
     }
 }
 

@@ -114,6 +114,9 @@ pub struct SignalQueue {
     /// Host pid of the stub that runs the task: a host signal to it makes a
     /// running task trap back to the Sentry, which then delivers.
     stub: std::sync::atomic::AtomicI32,
+    /// Whether the task's SIGCHLD action carries SA_NOCLDSTOP: its children
+    /// read it when they stop or continue, so it lives beside the queue.
+    no_child_stops: std::sync::atomic::AtomicBool,
 }
 
 impl SignalQueue {
@@ -125,7 +128,19 @@ impl SignalQueue {
             arrived: Condvar::new(),
             interrupt: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?,
             stub: std::sync::atomic::AtomicI32::new(0),
+            no_child_stops: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Records whether SIGCHLD reports of children stopping or continuing
+    /// are unwanted (SA_NOCLDSTOP on the task's SIGCHLD action).
+    pub fn set_no_child_stops(&self, on: bool) {
+        self.no_child_stops.store(on, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether children stopping or continuing send this task no SIGCHLD.
+    pub fn no_child_stops(&self) -> bool {
+        self.no_child_stops.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The eventfd a blocked task polls beside what it waits for.

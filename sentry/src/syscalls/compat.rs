@@ -34,7 +34,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_clock_gettime | libc::SYS_clock_getres => "no CPU-time clocks",
         libc::SYS_clock_nanosleep => "no CPU-time clocks",
-        libc::SYS_ppoll | libc::SYS_pselect6 => "the signal mask argument is not applied yet",
+        libc::SYS_ppoll | libc::SYS_pselect6 => "the timeout is not updated with the time left",
         libc::SYS_select => "the timeout is not updated with the time left (except after a timeout)",
         libc::SYS_mremap => {
             "the VMA list keeps the moved mapping's attributes; no MREMAP_DONTUNMAP bookkeeping of the old range's contents"

@@ -1,4 +1,4 @@
-//! poll and ppoll over the task's descriptors. Every file is host-backed so
+//! poll, ppoll, select and pselect6 over the task's descriptors. Every file is host-backed so
 //! far, so the wait is one host poll on their host descriptors.
 
 use std::os::fd::AsRawFd;
@@ -72,10 +72,31 @@ pub(super) fn poll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn ppoll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let timeout = super::poll_ms(if a[2] == 0 { None } else { Some(super::read_timespec(t, a[2])?) });
-    if a[3] != 0 && a[4] != 8 {
+    with_sigmask(t, a[3], a[4], |t| do_poll(t, a[0], a[1], timeout))
+}
+
+/// Runs a wait under the signal mask at `mask_addr` (none if 0), as ppoll
+/// and pselect6 do. If a signal interrupts the wait, the old mask stays in
+/// `saved_mask`: the handler's frame records it, or delivery restores it
+/// when no handler runs; otherwise it comes back here.
+fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64, wait: impl FnOnce(&mut Task) -> SysResult) -> SysResult {
+    if mask_addr == 0 {
+        return wait(t);
+    }
+    if size != 8 {
         return Err(Errno::EINVAL.into());
     }
-    do_poll(t, a[0], a[1], timeout)
+    let raw = t.mm.copy_in(mask_addr, 8)?;
+    let mask = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?);
+    let old = t.signals.mask();
+    t.saved_mask = Some(old);
+    t.signals.set_mask(mask);
+    let r = wait(t);
+    if !matches!(r, Err(SysError::Restart(_))) {
+        t.saved_mask = None;
+        t.signals.set_mask(old);
+    }
+    r
 }
 
 /// select / pselect6 over `nfds` descriptors: read the three sets, poll
@@ -175,6 +196,13 @@ pub(super) fn select(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn pselect6(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let timeout = super::poll_ms(if a[4] == 0 { None } else { Some(super::read_timespec(t, a[4])?) });
-    let (n, _) = do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout)?;
-    Ok(n)
+    // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
+    let (mask_addr, size) = if a[5] == 0 {
+        (0, 0)
+    } else {
+        let raw = t.mm.copy_in(a[5], 16)?;
+        let word = |i: usize| u64::from_le_bytes(raw[i..i + 8].try_into().unwrap_or_default());
+        (word(0), word(8))
+    };
+    with_sigmask(t, mask_addr, size, |t| do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout).map(|(n, _)| n))
 }

@@ -18,7 +18,11 @@ pub(super) fn rt_sigaction(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysRes
     }
     let new = if act != 0 { Some(SigAction::from_bytes(&t.mm.copy_in(act, 32)?)?) } else { None };
     let old = match new {
-        Some(n) => t.signals.set_action(sig, n)?,
+        Some(n) => {
+            let old = t.signals.set_action(sig, n)?;
+            t.queue.set_no_child_stops(t.signals.no_child_stops());
+            old
+        }
         None => t.signals.action(sig)?,
     };
     if oact != 0 {
