@@ -208,3 +208,8 @@ fn init_ignores_its_own_signals_without_a_handler() {
 fn ppoll_pselect_masks_and_sa_nocldstop() {
     same_as_native("sigmask_waits");
 }
+
+#[test]
+fn cpu_time_and_peak_memory_accounting() {
+    same_as_native("cpu_usage");
+}

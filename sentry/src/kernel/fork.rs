@@ -178,6 +178,7 @@ fn child_main(
         queue,
         altstack: seed.altstack,
         saved_mask: None,
+        cpu_before_exec: super::cputime::CpuUsage::default(),
         restart: None,
         program: seed.program,
         real_timer: std::sync::Arc::default(),
@@ -199,7 +200,8 @@ fn child_main(
         }
     };
     let tid = task.tid;
+    let usage = task.cpu_usage();
     // Close its files and kill its stub before its parent can see it gone.
     drop(task);
-    k.task_exited(tid, status);
+    k.task_exited(tid, status, usage);
 }

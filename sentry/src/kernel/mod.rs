@@ -6,6 +6,7 @@
 //! next steps of the Sentry core.
 
 pub mod blocking;
+pub mod cputime;
 pub mod delivery;
 pub mod exec;
 pub mod fd_table;
@@ -180,7 +181,7 @@ impl Kernel {
 
     /// Records that `pid` exited, tells its parent with SIGCHLD and wakes
     /// waiting parents.
-    pub fn task_exited(&self, pid: i32, status: ExitStatus) {
+    pub fn task_exited(&self, pid: i32, status: ExitStatus, usage: cputime::CpuUsage) {
         self.tasks().remove(&pid);
         let (code, st) = match status {
             ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
@@ -190,7 +191,7 @@ impl Kernel {
         // held across both): a parent's wait that reaps the child finds the
         // signal pending, and a SIGCHLD handler finds the zombie.
         let mut procs = self.procs();
-        procs.exit(pid, status);
+        procs.exit(pid, status, usage);
         let ppid = procs.get(pid).map_or(0, |p| p.ppid);
         let info = sigqueue::SigInfo { signo: libc::SIGCHLD, code, pid, uid: 0, status: st, ..Default::default() };
         let _ = self.send_signal(ppid, info);
@@ -217,7 +218,7 @@ impl Kernel {
                     procs = self.proc_changed.wait(procs).unwrap_or_else(|p| p.into_inner());
                 }
                 other => {
-                    if let (false, process::WaitOutcome::Exited(pid, _)) = (what.keep, &other) {
+                    if let (false, process::WaitOutcome::Exited(pid, _, _)) = (what.keep, &other) {
                         self.proc_infos.remove(*pid);
                     }
                     return Ok(other);
@@ -281,6 +282,8 @@ pub struct Task {
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
     /// Set when it has ended.
     pub exit: Option<ExitStatus>,
+    /// CPU use of the stubs this process ran in before its last execve.
+    pub cpu_before_exec: cputime::CpuUsage,
 }
 
 /// Descriptors a process may have open (the default `RLIMIT_NOFILE`).
@@ -342,6 +345,7 @@ impl Task {
             queue,
             altstack: signals::AltStack::default(),
             saved_mask: None,
+            cpu_before_exec: cputime::CpuUsage::default(),
             restart: None,
             program: p.program,
             real_timer: Arc::default(),
@@ -352,6 +356,13 @@ impl Task {
 }
 
 impl Task {
+    /// CPU use of this process so far, across its execs.
+    pub fn cpu_usage(&self) -> cputime::CpuUsage {
+        let mut u = cputime::CpuUsage::of_host_process(self.mm.stub_pid());
+        u.absorb(self.cpu_before_exec);
+        u
+    }
+
     /// Before a call on a /proc path: records the task's descriptors for
     /// /proc/PID/fd (the table is the task's own; /proc reads this copy).
     pub fn refresh_proc(&self, k: &Kernel, path: &[u8]) {

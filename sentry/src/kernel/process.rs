@@ -6,14 +6,16 @@ use std::collections::BTreeMap;
 use nix::errno::Errno;
 
 use super::ExitStatus;
+use super::cputime::CpuUsage;
 
 /// Highest pid handed out (Linux's default `pid_max`), then pids wrap.
 pub const PID_MAX: i32 = 4_194_304;
 
 /// Whether a process runs or waits to be reaped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProcState {
     /// Alive.
+    #[default]
     Running,
     /// Exited; its parent has not waited for it yet.
     Zombie(ExitStatus),
@@ -29,7 +31,7 @@ pub enum JobReport {
 }
 
 /// One process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Proc {
     /// Parent pid (0 for init).
     pub ppid: i32,
@@ -41,6 +43,10 @@ pub struct Proc {
     pub state: ProcState,
     /// A stop or continue not yet reported to the parent.
     pub report: Option<JobReport>,
+    /// CPU use, set when the process exits.
+    pub usage: CpuUsage,
+    /// CPU use of the children it reaped, and of theirs.
+    pub children_usage: CpuUsage,
 }
 
 /// Which children a wait is for, as wait4's pid argument says.
@@ -57,8 +63,9 @@ pub enum WaitFor {
 /// What a wait found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitOutcome {
-    /// This child exited, and was reaped unless the caller asked not to.
-    Exited(i32, ExitStatus),
+    /// This child exited, and was reaped unless the caller asked not to;
+    /// its CPU use with that of the children it reaped.
+    Exited(i32, ExitStatus, CpuUsage),
     /// This child stopped by this signal.
     Stopped(i32, i32),
     /// This child continued.
@@ -92,7 +99,7 @@ impl ProcessTable {
     /// session.
     pub fn with_init() -> Self {
         let mut procs = BTreeMap::new();
-        procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running, report: None });
+        procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running, report: None, ..Proc::default() });
         ProcessTable { procs, last_pid: 1 }
     }
 
@@ -116,7 +123,14 @@ impl ProcessTable {
                 self.last_pid = pid;
                 self.procs.insert(
                     pid,
-                    Proc { ppid: parent, pgid: p.pgid, sid: p.sid, state: ProcState::Running, report: None },
+                    Proc {
+                        ppid: parent,
+                        pgid: p.pgid,
+                        sid: p.sid,
+                        state: ProcState::Running,
+                        report: None,
+                        ..Proc::default()
+                    },
                 );
                 return Ok(pid);
             }
@@ -130,9 +144,10 @@ impl ProcessTable {
     }
 
     /// Marks `pid` exited. Its children go to init, as orphans do.
-    pub fn exit(&mut self, pid: i32, status: ExitStatus) {
+    pub fn exit(&mut self, pid: i32, status: ExitStatus, usage: CpuUsage) {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.state = ProcState::Zombie(status);
+            p.usage = usage;
         }
         for p in self.procs.values_mut() {
             if p.ppid == pid {
@@ -170,7 +185,11 @@ impl ProcessTable {
             }
             any = true;
             let outcome = match (p.state, p.report) {
-                (ProcState::Zombie(st), _) if what.exited => Some(WaitOutcome::Exited(pid, st)),
+                (ProcState::Zombie(st), _) if what.exited => {
+                    let mut usage = p.usage;
+                    usage.absorb(p.children_usage);
+                    Some(WaitOutcome::Exited(pid, st, usage))
+                }
                 (_, Some(JobReport::Stopped(sig))) if what.stopped => Some(WaitOutcome::Stopped(pid, sig)),
                 (_, Some(JobReport::Continued)) if what.continued => Some(WaitOutcome::Continued(pid)),
                 _ => None,
@@ -184,8 +203,12 @@ impl ProcessTable {
             Some(o) => {
                 if !what.keep {
                     match o {
-                        WaitOutcome::Exited(pid, _) => {
+                        WaitOutcome::Exited(pid, _, usage) => {
+                            // Reaping hands the child's CPU use to its parent.
                             self.procs.remove(&pid);
+                            if let Some(me) = self.procs.get_mut(&parent) {
+                                me.children_usage.absorb(usage);
+                            }
                         }
                         WaitOutcome::Stopped(pid, _) | WaitOutcome::Continued(pid) => {
                             if let Some(p) = self.procs.get_mut(&pid) {
@@ -257,7 +280,7 @@ mod tests {
         t.job_report(a, JobReport::Continued);
         let cont = WaitWhat { continued: true, ..EXITS };
         assert_eq!(t.wait(1, WaitFor::Any, cont), Ok(WaitOutcome::Continued(a)));
-        t.exit(a, ExitStatus::Code(0));
+        t.exit(a, ExitStatus::Code(0), CpuUsage::default());
         let stops_only = WaitWhat { exited: false, stopped: true, ..EXITS };
         assert_eq!(t.wait(1, WaitFor::Any, stops_only), Ok(WaitOutcome::NotYet));
     }
@@ -269,14 +292,16 @@ mod tests {
         let b = t.add_child(a).unwrap();
         assert_eq!(t.wait(1, WaitFor::Any, EXITS), Ok(WaitOutcome::NotYet));
         assert_eq!(t.wait(a, WaitFor::Pid(1), EXITS), Err(Errno::ECHILD));
-        t.exit(a, ExitStatus::Code(3));
+        let usage = CpuUsage { user: std::time::Duration::from_millis(20), ..CpuUsage::default() };
+        t.exit(a, ExitStatus::Code(3), usage);
         assert_eq!(t.get(b).unwrap().ppid, 1);
         assert_eq!(
             t.wait(1, WaitFor::Pid(a), WaitWhat { keep: true, ..EXITS }),
-            Ok(WaitOutcome::Exited(a, ExitStatus::Code(3)))
+            Ok(WaitOutcome::Exited(a, ExitStatus::Code(3), usage))
         );
-        assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3))));
+        assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3), usage)));
         assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Err(Errno::ECHILD));
+        assert_eq!(t.get(1).unwrap().children_usage, usage, "reaping once counts the child once");
     }
 
     #[test]

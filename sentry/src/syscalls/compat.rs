@@ -14,7 +14,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero",
         libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
-        libc::SYS_getrusage | libc::SYS_times => "CPU time is not accounted per task yet: it reads as zero",
+        libc::SYS_getrusage | libc::SYS_times => {
+            "user and system time and the peak RSS only (of the host process that runs the task); the other counters read zero"
+        }
         libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",
         libc::SYS_setpriority => "kept for getpriority, not applied",
         libc::SYS_sysinfo => "the host's memory and load figures",

@@ -35,20 +35,29 @@ pub(super) fn sysinfo(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn getrusage(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn getrusage(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     match int(a[0]) {
         libc::RUSAGE_SELF | libc::RUSAGE_CHILDREN | libc::RUSAGE_THREAD => {}
         _ => return Err(Errno::EINVAL.into()),
     }
-    // CPU time and counters are not accounted per task yet: all zero.
-    t.mm.copy_out(a[1], &[0u8; 144])?;
+    let usage = match int(a[0]) {
+        libc::RUSAGE_CHILDREN => k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default(),
+        _ => t.cpu_usage(),
+    };
+    t.mm.copy_out(a[1], &usage.rusage_bytes())?;
     Ok(0)
 }
 
-pub(super) fn times(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn times(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if a[0] != 0 {
-        // Per-task CPU times are not accounted yet: all zero.
-        t.mm.copy_out(a[0], &[0u8; 32])?;
+        let (user, system) = t.cpu_usage().ticks();
+        let children = k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default();
+        let (cuser, csystem) = children.ticks();
+        let mut b = [0u8; 32];
+        for (i, v) in [user, system, cuser, csystem].into_iter().enumerate() {
+            b[i * 8..i * 8 + 8].copy_from_slice(&v.to_le_bytes());
+        }
+        t.mm.copy_out(a[0], &b)?;
     }
     // The return value is clock ticks since an arbitrary point: the host's.
     let mut tms = std::mem::MaybeUninit::<libc::tms>::zeroed();

@@ -68,18 +68,19 @@ pub(super) fn wait4(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         Err(Errno::EINTR) => return Err(SysError::Restart(crate::kernel::blocking::Restart::Sys)),
         other => other?,
     };
-    let (child, word) = match outcome {
+    // A stopped or continued child reports no usage here (Linux fills
+    // its current use; the stub's is not at hand in the table).
+    let (child, word, usage) = match outcome {
         WaitOutcome::NotYet => return Ok(0),
-        WaitOutcome::Exited(child, st) => (child, status_word(st)),
-        WaitOutcome::Stopped(child, sig) => (child, (sig << 8) | 0x7f),
-        WaitOutcome::Continued(child) => (child, 0xffff),
+        WaitOutcome::Exited(child, st, usage) => (child, status_word(st), usage),
+        WaitOutcome::Stopped(child, sig) => (child, (sig << 8) | 0x7f, Default::default()),
+        WaitOutcome::Continued(child) => (child, 0xffff, Default::default()),
     };
     if status != 0 {
         t.mm.copy_out(status, &word.to_le_bytes())?;
     }
     if rusage != 0 {
-        // Resource usage is not accounted yet: all zero.
-        t.mm.copy_out(rusage, &[0u8; 144])?;
+        t.mm.copy_out(rusage, &usage.rusage_bytes())?;
     }
     Ok(child as i64)
 }
@@ -116,8 +117,8 @@ pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let mut info = [0u8; 128];
     let reported = match outcome {
         WaitOutcome::NotYet => None,
-        WaitOutcome::Exited(child, ExitStatus::Code(c)) => Some((child, libc::CLD_EXITED, c & 0xff)),
-        WaitOutcome::Exited(child, ExitStatus::Signal(s)) => Some((child, libc::CLD_KILLED, s)),
+        WaitOutcome::Exited(child, ExitStatus::Code(c), _) => Some((child, libc::CLD_EXITED, c & 0xff)),
+        WaitOutcome::Exited(child, ExitStatus::Signal(s), _) => Some((child, libc::CLD_KILLED, s)),
         WaitOutcome::Stopped(child, sig) => Some((child, libc::CLD_STOPPED, sig)),
         WaitOutcome::Continued(child) => Some((child, libc::CLD_CONTINUED, libc::SIGCONT)),
     };

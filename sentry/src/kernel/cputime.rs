@@ -1,0 +1,90 @@
+//! CPU time and peak memory of application processes. A process runs in
+//! its stub, a host process, so the host's own accounting of the stub is
+//! the process's: user and system time (the system time includes the
+//! ptrace stops the Sentry serves) and the peak resident set.
+
+use std::time::Duration;
+
+/// What `getrusage` and `times` report for a process or its reaped children.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuUsage {
+    /// Time spent running application code.
+    pub user: Duration,
+    /// Time spent in the kernel on the process's behalf.
+    pub system: Duration,
+    /// Peak resident set, in KiB (`ru_maxrss`).
+    pub max_rss_kib: u64,
+}
+
+impl CpuUsage {
+    /// The host's accounting of host process `pid`; zero if it cannot be
+    /// read (the stub is already gone).
+    pub fn of_host_process(pid: i32) -> CpuUsage {
+        let Ok(proc) = ::procfs::process::Process::new(pid) else {
+            return CpuUsage::default();
+        };
+        let ticks = ::procfs::ticks_per_second().max(1);
+        let as_time = |t: u64| Duration::from_nanos(t.saturating_mul(1_000_000_000) / ticks);
+        let (user, system) =
+            proc.stat().map_or((Duration::ZERO, Duration::ZERO), |s| (as_time(s.utime), as_time(s.stime)));
+        let max_rss_kib = proc.status().ok().and_then(|s| s.vmhwm).unwrap_or(0);
+        CpuUsage { user, system, max_rss_kib }
+    }
+
+    /// Adds a reaped child's usage: times add up, the peak is the largest.
+    pub fn absorb(&mut self, other: CpuUsage) {
+        self.user += other.user;
+        self.system += other.system;
+        self.max_rss_kib = self.max_rss_kib.max(other.max_rss_kib);
+    }
+
+    /// `struct rusage` bytes: the two times and the peak; the counters Linux
+    /// keeps beside them read zero.
+    pub fn rusage_bytes(&self) -> [u8; 144] {
+        let mut b = [0u8; 144];
+        let timeval = |d: Duration| {
+            let mut t = [0u8; 16];
+            t[..8].copy_from_slice(&d.as_secs().to_le_bytes());
+            t[8..].copy_from_slice(&u64::from(d.subsec_micros()).to_le_bytes());
+            t
+        };
+        b[..16].copy_from_slice(&timeval(self.user));
+        b[16..32].copy_from_slice(&timeval(self.system));
+        b[32..40].copy_from_slice(&self.max_rss_kib.to_le_bytes());
+        b
+    }
+
+    /// Clock ticks (`sysconf(_SC_CLK_TCK)`) of the user and system times.
+    pub fn ticks(&self) -> (u64, u64) {
+        let per_sec = u128::from(::procfs::ticks_per_second().max(1));
+        let tick = |d: Duration| (d.as_nanos() * per_sec / 1_000_000_000) as u64;
+        (tick(self.user), tick(self.system))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sentrys_own_usage_reads_and_encodes() {
+        // Burn some CPU so the host has something to report.
+        let start = std::time::Instant::now();
+        let mut x = 0u64;
+        while start.elapsed() < Duration::from_millis(50) {
+            x = x.wrapping_mul(31).wrapping_add(1);
+        }
+        assert_ne!(x, 1);
+        let me = CpuUsage::of_host_process(std::process::id() as i32);
+        assert!(me.user + me.system > Duration::ZERO, "{me:?}");
+        assert!(me.max_rss_kib > 0);
+        let bytes = me.rusage_bytes();
+        assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()), me.user.as_secs());
+        assert_eq!(u64::from_le_bytes(bytes[32..40].try_into().unwrap()), me.max_rss_kib);
+        let mut sum = me;
+        sum.absorb(CpuUsage { user: Duration::from_secs(1), system: Duration::ZERO, max_rss_kib: 1 });
+        assert_eq!(sum.user, me.user + Duration::from_secs(1));
+        assert_eq!(sum.max_rss_kib, me.max_rss_kib);
+        assert_eq!(CpuUsage::of_host_process(-5), CpuUsage::default());
+    }
+}
