@@ -363,6 +363,11 @@ impl Task {
         u
     }
 
+    /// The process's CPU clock (CLOCK_PROCESS_CPUTIME_ID), across its execs.
+    pub fn cpu_clock(&self) -> std::time::Duration {
+        cputime::CpuUsage::host_cpu_clock(self.mm.stub_pid()) + self.cpu_before_exec.user + self.cpu_before_exec.system
+    }
+
     /// Before a call on a /proc path: records the task's descriptors for
     /// /proc/PID/fd (the table is the task's own; /proc reads this copy).
     pub fn refresh_proc(&self, k: &Kernel, path: &[u8]) {

@@ -9,13 +9,10 @@ const LAST: u64 = 462;
 /// What is missing from calls that are implemented only in part.
 fn partial(nr: u64) -> Option<&'static str> {
     Some(match nr as i64 {
-        libc::SYS_kill | libc::SYS_tgkill | libc::SYS_tkill => {
-            "stop and continue signals are ignored (no job control yet)"
-        }
-        libc::SYS_wait4 | libc::SYS_waitid => "resource usage reads as zero",
+        libc::SYS_wait4 | libc::SYS_waitid => "a stopped or continued child's resource usage reads as zero",
         libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
-        libc::SYS_getrusage | libc::SYS_times => {
-            "user and system time and the peak RSS only (of the host process that runs the task); the other counters read zero"
+        libc::SYS_getrusage => {
+            "user and system time and the peak RSS only (the host's accounting of the process's stub); the other counters read zero"
         }
         libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",
         libc::SYS_setpriority => "kept for getpriority, not applied",
@@ -34,20 +31,16 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {
             "the sandbox runs as root: no permission checks yet"
         }
-        libc::SYS_clock_gettime | libc::SYS_clock_getres => "no CPU-time clocks",
-        libc::SYS_clock_nanosleep => "no CPU-time clocks",
+        libc::SYS_clock_gettime | libc::SYS_clock_getres => {
+            "the caller's own CPU-time clocks (its stub's host CPU time), not other processes' (clock_getcpuclockid)"
+        }
+        libc::SYS_clock_nanosleep => "no sleeps on CPU-time clocks",
         libc::SYS_ppoll | libc::SYS_pselect6 => "the timeout is not updated with the time left",
         libc::SYS_select => "the timeout is not updated with the time left (except after a timeout)",
         libc::SYS_mremap => {
             "the VMA list keeps the moved mapping's attributes; no MREMAP_DONTUNMAP bookkeeping of the old range's contents"
         }
         libc::SYS_execve => "ELF (static, PIE, dynamic with its interpreter) and #! scripts; no execveat",
-        libc::SYS_read
-        | libc::SYS_readv
-        | libc::SYS_write
-        | libc::SYS_writev
-        | libc::SYS_pread64
-        | libc::SYS_pwrite64 => "blocking calls are not interrupted by signals yet",
         _ => return None,
     })
 }

@@ -115,6 +115,14 @@ pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         other => other?,
     };
     let mut info = [0u8; 128];
+    if a[4] != 0 {
+        // The raw call's fifth argument: the child's rusage, as wait4 gives.
+        let usage = match outcome {
+            WaitOutcome::Exited(_, _, usage) => usage,
+            _ => Default::default(),
+        };
+        t.mm.copy_out(a[4], &usage.rusage_bytes())?;
+    }
     let reported = match outcome {
         WaitOutcome::NotYet => None,
         WaitOutcome::Exited(child, ExitStatus::Code(c), _) => Some((child, libc::CLD_EXITED, c & 0xff)),

@@ -16,8 +16,8 @@ fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
         | libc::CLOCK_REALTIME_COARSE
         | libc::CLOCK_MONOTONIC_COARSE
         | libc::CLOCK_BOOTTIME => Ok(id),
-        // Per-process and per-thread CPU clocks need the Sentry's own
-        // accounting; they come with getrusage and times.
+        // The CPU-time clocks are the task's own (see `cpu_clock`); other
+        // processes' clocks (negative ids) are not offered.
         _ => Err(Errno::EINVAL),
     }
 }
@@ -42,12 +42,36 @@ fn read_timespec(t: &Task, addr: u64) -> Result<libc::timespec, Errno> {
 }
 
 pub(super) fn clock_gettime(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let ts = now(clock_id(int(a[0]))?)?;
+    let ts = match cpu_clock(t, int(a[0])) {
+        Some(ts) => ts,
+        None => now(clock_id(int(a[0]))?)?,
+    };
     t.mm.copy_out(a[1], &timespec_bytes(&ts))?;
     Ok(0)
 }
 
+/// The calling process's or thread's CPU-time clock, if `id` names one. One
+/// thread per process so far: both read the same.
+fn cpu_clock(t: &Task, id: i32) -> Option<libc::timespec> {
+    if !is_cpu_clock(id) {
+        return None;
+    }
+    let d = t.cpu_clock();
+    Some(libc::timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) })
+}
+
+fn is_cpu_clock(id: i32) -> bool {
+    id == libc::CLOCK_PROCESS_CPUTIME_ID || id == libc::CLOCK_THREAD_CPUTIME_ID
+}
+
 pub(super) fn clock_getres(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if is_cpu_clock(int(a[0])) {
+        if a[1] != 0 {
+            // Nanosecond resolution, as Linux reports for these clocks.
+            t.mm.copy_out(a[1], &timespec_bytes(&libc::timespec { tv_sec: 0, tv_nsec: 1 }))?;
+        }
+        return Ok(0);
+    }
     let id = clock_id(int(a[0]))?;
     if a[1] != 0 {
         let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
