@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/select.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -80,6 +81,64 @@ static void child_stops(int flags) {
     close(go[1]);
 }
 
+static void on_alarm(int s) {
+    (void)s;
+}
+
+static long ms_of(struct timespec *ts) {
+    return ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+/* The timeout argument comes back holding the time still to wait. */
+static void time_left(void) {
+    struct sigaction sa = {0};
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    int p[2];
+    pipe(p);
+    struct pollfd f = {p[0], POLLIN, 0};
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    int r = ppoll(&f, 1, &ts, NULL);
+    printf("ppoll timed out: %d, left %ld ns\n", r, ts.tv_nsec + ts.tv_sec);
+    struct itimerval it = {{0, 0}, {0, 50 * 1000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    errno = 0;
+    r = syscall(SYS_ppoll, &f, 1, &ts, NULL, 8);
+    printf("ppoll interrupted: %d %s, left between 4 and 5 s: %d\n", r, strerror(errno),
+           ms_of(&ts) > 4000 && ms_of(&ts) < 5000);
+    setitimer(ITIMER_REAL, &it, NULL);
+    struct timeval tv = {5, 0};
+    fd_set in;
+    FD_ZERO(&in);
+    FD_SET(p[0], &in);
+    errno = 0;
+    r = select(p[0] + 1, &in, NULL, NULL, &tv);
+    printf("select interrupted: %d %s, left between 4 and 5 s: %d, usec in range %d\n", r, strerror(errno),
+           tv.tv_sec == 4, tv.tv_usec >= 0 && tv.tv_usec < 1000000);
+    setitimer(ITIMER_REAL, &it, NULL);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    FD_SET(p[0], &in);
+    errno = 0;
+    r = syscall(SYS_pselect6, p[0] + 1, &in, NULL, NULL, &ts, NULL);
+    printf("pselect6 interrupted: %d %s, left between 4 and 5 s: %d\n", r, strerror(errno),
+           ms_of(&ts) > 4000 && ms_of(&ts) < 5000);
+    write(p[1], "x", 1);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    r = ppoll(&f, 1, &ts, NULL);
+    printf("ppoll ready at once: %d, left over 4 s: %d\n", r, ms_of(&ts) > 4000);
+    tv.tv_sec = 0;
+    tv.tv_usec = 20000;
+    FD_ZERO(&in);
+    r = select(0, NULL, NULL, NULL, &tv);
+    printf("select timed out: %d, left %ld\n", r, tv.tv_sec + tv.tv_usec);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IONBF, 0);
     struct sigaction sa = {0};
@@ -121,6 +180,8 @@ int main(void) {
     unsigned long bad_arg[2] = {8, 8};
     report("pselect6 with a bad mask pointer", syscall(SYS_pselect6, 0, NULL, NULL, NULL, &short_wait, bad_arg));
     report("pselect6 with a bad argument block", syscall(SYS_pselect6, 0, NULL, NULL, NULL, &short_wait, (void *)8));
+
+    time_left();
 
     printf("SIGCHLD handler without SA_NOCLDSTOP:\n");
     child_stops(0);

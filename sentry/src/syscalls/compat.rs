@@ -35,8 +35,6 @@ fn partial(nr: u64) -> Option<&'static str> {
             "the caller's own CPU-time clocks (its stub's host CPU time), not other processes' (clock_getcpuclockid)"
         }
         libc::SYS_clock_nanosleep => "no sleeps on CPU-time clocks",
-        libc::SYS_ppoll | libc::SYS_pselect6 => "the timeout is not updated with the time left",
-        libc::SYS_select => "the timeout is not updated with the time left (except after a timeout)",
         libc::SYS_mremap => {
             "the VMA list keeps the moved mapping's attributes; no MREMAP_DONTUNMAP bookkeeping of the old range's contents"
         }

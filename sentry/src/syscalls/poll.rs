@@ -2,6 +2,7 @@
 //! far, so the wait is one host poll on their host descriptors.
 
 use std::os::fd::AsRawFd;
+use std::time::Instant;
 
 use nix::errno::Errno;
 
@@ -71,8 +72,36 @@ pub(super) fn poll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn ppoll(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let timeout = super::poll_ms(if a[2] == 0 { None } else { Some(super::read_timespec(t, a[2])?) });
-    with_sigmask(t, a[3], a[4], |t| do_poll(t, a[0], a[1], timeout))
+    let timeout = if a[2] == 0 { None } else { Some(super::read_timespec(t, a[2])?) };
+    let deadline = timeout.map(|d| Instant::now() + d);
+    let r = with_sigmask(t, a[3], a[4], |t| do_poll(t, a[0], a[1], super::poll_ms(timeout)));
+    write_time_left(t, a[2], deadline, Unit::Nanos);
+    r
+}
+
+/// How a timeout is spelled in application memory.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// `struct timespec`.
+    Nanos,
+    /// `struct timeval`.
+    Micros,
+}
+
+/// As Linux, ppoll, select and pselect6 leave the time still to wait in
+/// their timeout argument, whatever ended the wait; a restarted call then
+/// waits only for the rest. A timeout in read-only memory is no error.
+fn write_time_left(t: &Task, addr: u64, deadline: Option<Instant>, unit: Unit) {
+    let Some(deadline) = deadline else { return };
+    let left = deadline.saturating_duration_since(Instant::now());
+    let frac = match unit {
+        Unit::Nanos => u64::from(left.subsec_nanos()),
+        Unit::Micros => u64::from(left.subsec_micros()),
+    };
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&left.as_secs().to_le_bytes());
+    b[8..].copy_from_slice(&frac.to_le_bytes());
+    let _ = t.mm.copy_out(addr, &b);
 }
 
 /// Runs a wait under the signal mask at `mask_addr` (none if 0), as ppoll
@@ -101,7 +130,7 @@ fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64, wait: impl FnOnce(&mut 
 
 /// select / pselect6 over `nfds` descriptors: read the three sets, poll
 /// their host descriptors, write back the ready ones.
-fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> Result<(i64, bool), SysError> {
+fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> SysResult {
     if !(0..=1024).contains(&nfds) {
         return Err(Errno::EINVAL.into());
     }
@@ -177,25 +206,20 @@ fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> Result
             t.mm.copy_out(addr, &out[i])?;
         }
     }
-    Ok((count, timeout_ms >= 0))
-}
-
-fn timeval_ms(t: &Task, addr: u64) -> Result<i32, Errno> {
-    Ok(super::poll_ms(if addr == 0 { None } else { Some(super::read_timeval(t, addr)?) }))
+    Ok(count)
 }
 
 pub(super) fn select(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let timeout = timeval_ms(t, a[4])?;
-    let (n, timed) = do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout)?;
-    if timed && a[4] != 0 && n == 0 {
-        // Linux writes the time left back: none after a timeout.
-        t.mm.copy_out(a[4], &[0u8; 16])?;
-    }
-    Ok(n)
+    let timeout = if a[4] == 0 { None } else { Some(super::read_timeval(t, a[4])?) };
+    let deadline = timeout.map(|d| Instant::now() + d);
+    let r = do_select(t, int(a[0]), [a[1], a[2], a[3]], super::poll_ms(timeout));
+    write_time_left(t, a[4], deadline, Unit::Micros);
+    r
 }
 
 pub(super) fn pselect6(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let timeout = super::poll_ms(if a[4] == 0 { None } else { Some(super::read_timespec(t, a[4])?) });
+    let timeout = if a[4] == 0 { None } else { Some(super::read_timespec(t, a[4])?) };
+    let deadline = timeout.map(|d| Instant::now() + d);
     // The sixth argument points at { const sigset_t *ss; size_t ss_len; }.
     let (mask_addr, size) = if a[5] == 0 {
         (0, 0)
@@ -204,5 +228,7 @@ pub(super) fn pselect6(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
         let word = |i: usize| u64::from_le_bytes(raw[i..i + 8].try_into().unwrap_or_default());
         (word(0), word(8))
     };
-    with_sigmask(t, mask_addr, size, |t| do_select(t, int(a[0]), [a[1], a[2], a[3]], timeout).map(|(n, _)| n))
+    let r = with_sigmask(t, mask_addr, size, |t| do_select(t, int(a[0]), [a[1], a[2], a[3]], super::poll_ms(timeout)));
+    write_time_left(t, a[4], deadline, Unit::Nanos);
+    r
 }
