@@ -213,3 +213,8 @@ fn ppoll_pselect_masks_and_sa_nocldstop() {
 fn cpu_time_and_peak_memory_accounting() {
     same_as_native("cpu_usage");
 }
+
+#[test]
+fn virtual_and_profiling_interval_timers() {
+    same_as_native("cpu_timers");
+}

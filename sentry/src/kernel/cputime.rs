@@ -3,7 +3,50 @@
 //! the process's: user and system time (the system time includes the
 //! ptrace stops the Sentry serves) and the peak resident set.
 
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// A process's CPU clock, shared by its task and its CPU-time interval
+/// timers: which stub runs it now, and what earlier stubs (before execve)
+/// used.
+#[derive(Debug)]
+pub struct ProcessCpu {
+    stub: AtomicI32,
+    before_exec: Mutex<CpuUsage>,
+}
+
+impl ProcessCpu {
+    /// The clock of a process that starts now in host process `stub`.
+    pub fn new(stub: i32) -> Arc<ProcessCpu> {
+        Arc::new(ProcessCpu { stub: AtomicI32::new(stub), before_exec: Mutex::new(CpuUsage::default()) })
+    }
+
+    fn before_exec(&self) -> CpuUsage {
+        *self.before_exec.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Times and peak memory so far.
+    pub fn usage(&self) -> CpuUsage {
+        let mut u = CpuUsage::of_host_process(self.stub.load(Ordering::Acquire));
+        u.absorb(self.before_exec());
+        u
+    }
+
+    /// User plus system time so far, to the nanosecond for the current stub.
+    pub fn clock(&self) -> Duration {
+        let before = self.before_exec();
+        CpuUsage::host_cpu_clock(self.stub.load(Ordering::Acquire)) + before.user + before.system
+    }
+
+    /// At execve, before the old stub goes: its time carries over, its peak
+    /// memory (as the host shows) does not.
+    pub fn exec(&self, new_stub: i32) {
+        let used = self.usage();
+        *self.before_exec.lock().unwrap_or_else(|p| p.into_inner()) = CpuUsage { max_rss_kib: 0, ..used };
+        self.stub.store(new_stub, Ordering::Release);
+    }
+}
 
 /// What `getrusage` and `times` report for a process or its reaped children.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -169,8 +169,7 @@ pub fn execve(
         i.exe = p.exe.clone();
     });
     // Past this point exec cannot fail.
-    // CPU time carries over; the peak memory, as the host shows, does not.
-    task.cpu_before_exec = crate::kernel::cputime::CpuUsage { max_rss_kib: 0, ..task.cpu_usage() };
+    task.cpu.exec(p.mm.stub_pid());
     task.mm = p.mm;
     task.program = p.program;
     task.regs = p.regs;

@@ -178,7 +178,10 @@ fn child_main(
         queue,
         altstack: seed.altstack,
         saved_mask: None,
-        cpu_before_exec: super::cputime::CpuUsage::default(),
+        cpu: super::cputime::ProcessCpu::new(stub_pid.as_raw()),
+        // A child starts with no interval timers, as with fork in Linux.
+        virtual_timer: std::sync::Arc::default(),
+        prof_timer: std::sync::Arc::default(),
         restart: None,
         program: seed.program,
         real_timer: std::sync::Arc::default(),

@@ -282,8 +282,12 @@ pub struct Task {
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
     /// Set when it has ended.
     pub exit: Option<ExitStatus>,
-    /// CPU use of the stubs this process ran in before its last execve.
-    pub cpu_before_exec: cputime::CpuUsage,
+    /// The process's CPU clock.
+    pub cpu: Arc<cputime::ProcessCpu>,
+    /// ITIMER_VIRTUAL.
+    pub virtual_timer: Arc<itimer::CpuTimer>,
+    /// ITIMER_PROF.
+    pub prof_timer: Arc<itimer::CpuTimer>,
 }
 
 /// Descriptors a process may have open (the default `RLIMIT_NOFILE`).
@@ -330,7 +334,6 @@ impl Task {
         queue.set_stub(p.mm.stub_pid());
         Ok(Task {
             tid: 1,
-            mm: p.mm,
             regs: p.regs,
             fds,
             creds,
@@ -345,7 +348,10 @@ impl Task {
             queue,
             altstack: signals::AltStack::default(),
             saved_mask: None,
-            cpu_before_exec: cputime::CpuUsage::default(),
+            cpu: cputime::ProcessCpu::new(p.mm.stub_pid()),
+            mm: p.mm,
+            virtual_timer: Arc::default(),
+            prof_timer: Arc::default(),
             restart: None,
             program: p.program,
             real_timer: Arc::default(),
@@ -358,14 +364,12 @@ impl Task {
 impl Task {
     /// CPU use of this process so far, across its execs.
     pub fn cpu_usage(&self) -> cputime::CpuUsage {
-        let mut u = cputime::CpuUsage::of_host_process(self.mm.stub_pid());
-        u.absorb(self.cpu_before_exec);
-        u
+        self.cpu.usage()
     }
 
     /// The process's CPU clock (CLOCK_PROCESS_CPUTIME_ID), across its execs.
     pub fn cpu_clock(&self) -> std::time::Duration {
-        cputime::CpuUsage::host_cpu_clock(self.mm.stub_pid()) + self.cpu_before_exec.user + self.cpu_before_exec.system
+        self.cpu.clock()
     }
 
     /// Before a call on a /proc path: records the task's descriptors for

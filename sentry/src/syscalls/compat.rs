@@ -17,7 +17,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",
         libc::SYS_setpriority => "kept for getpriority, not applied",
         libc::SYS_sysinfo => "the host's memory and load figures",
-        libc::SYS_getitimer | libc::SYS_setitimer => "ITIMER_REAL only; the virtual and profiling timers are EINVAL",
+        libc::SYS_getitimer | libc::SYS_setitimer => {
+            "ITIMER_VIRTUAL counts in host clock ticks (its signal may come up to a tick late)"
+        }
         libc::SYS_futex => "WAIT, WAKE and their BITSET forms for one-thread processes; no requeue, WAKE_OP or PI",
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use super::{SysError, SysResult, int};
 use crate::kernel::blocking::{self, Restart};
+use crate::kernel::itimer::{CpuTimer, CpuTimerKind};
 use crate::kernel::{KernelRef, Task};
 
 fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
@@ -160,15 +161,29 @@ fn timeval_bytes(d: std::time::Duration) -> [u8; 16] {
     b
 }
 
-/// Only ITIMER_REAL: the virtual and profiling timers need CPU-time
-/// accounting, not done yet (EINVAL rather than a timer that never fires).
-fn real_only(which: i32) -> Result<(), Errno> {
-    if which == libc::ITIMER_REAL { Ok(()) } else { Err(Errno::EINVAL) }
+/// Which interval timer `which` names: None for ITIMER_REAL, the CPU-time
+/// kind otherwise.
+fn timer_kind(which: i32) -> Result<Option<CpuTimerKind>, Errno> {
+    match which {
+        libc::ITIMER_REAL => Ok(None),
+        libc::ITIMER_VIRTUAL => Ok(Some(CpuTimerKind::Virtual)),
+        libc::ITIMER_PROF => Ok(Some(CpuTimerKind::Prof)),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn cpu_timer(t: &Task, kind: CpuTimerKind) -> std::sync::Arc<CpuTimer> {
+    match kind {
+        CpuTimerKind::Virtual => t.virtual_timer.clone(),
+        CpuTimerKind::Prof => t.prof_timer.clone(),
+    }
 }
 
 pub(super) fn getitimer(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    real_only(int(a[0]))?;
-    let (left, interval) = t.real_timer.get();
+    let (left, interval) = match timer_kind(int(a[0]))? {
+        None => t.real_timer.get(),
+        Some(kind) => cpu_timer(t, kind).get(&t.cpu, kind),
+    };
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(&timeval_bytes(interval));
     b[16..].copy_from_slice(&timeval_bytes(left));
@@ -177,14 +192,16 @@ pub(super) fn getitimer(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
 }
 
 pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    real_only(int(a[0]))?;
+    let kind = timer_kind(int(a[0]))?;
     let (interval, value) = if a[1] == 0 {
         (std::time::Duration::ZERO, std::time::Duration::ZERO)
     } else {
         (super::read_timeval(t, a[1])?, super::read_timeval(t, a[1] + 16)?)
     };
-    let timer = t.real_timer.clone();
-    let (left, old_interval) = timer.set(k, t.tid, value, interval);
+    let (left, old_interval) = match kind {
+        None => t.real_timer.clone().set(k, t.tid, value, interval),
+        Some(kind) => cpu_timer(t, kind).set(k, t.tid, &t.cpu, kind, value, interval),
+    };
     if a[2] != 0 {
         let mut b = [0u8; 32];
         b[..16].copy_from_slice(&timeval_bytes(old_interval));
