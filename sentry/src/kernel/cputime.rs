@@ -120,11 +120,17 @@ mod tests {
 
     #[test]
     fn the_sentrys_own_usage_reads_and_encodes() {
-        // Burn some CPU so the host has something to report.
-        let start = std::time::Instant::now();
+        // Burn 60 ms of this thread's CPU (by the host's own thread clock, not
+        // wall time: other tests share the CPUs) so there is something to report.
+        let thread_cpu = || {
+            let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_THREAD_CPUTIME_ID).unwrap();
+            Duration::from(ts)
+        };
         let mut x = 0u64;
-        while start.elapsed() < Duration::from_millis(50) {
-            x = x.wrapping_mul(31).wrapping_add(1);
+        while thread_cpu() < Duration::from_millis(60) {
+            for _ in 0..10_000 {
+                x = x.wrapping_mul(31).wrapping_add(1);
+            }
         }
         assert_ne!(x, 1);
         let me = CpuUsage::of_host_process(std::process::id() as i32);
