@@ -231,3 +231,28 @@ fn environment_and_working_directory() {
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"), "{out:?}");
 }
+
+#[test]
+fn a_bare_program_name_is_searched_along_path() {
+    // The same name under the same PATH (and working directory, for an empty
+    // PATH entry) must give what execvp gives natively (here through env(1)).
+    let cases: [(&str, &str, &[&str]); 4] = [
+        ("/usr/local/bin:/usr/bin:/bin", "/", &["busybox", "echo", "found"]),
+        ("/nonexistent:/bin", "/", &["busybox", "echo", "second entry"]),
+        ("/nonexistent", "/", &["busybox", "true"]),
+        (":/nonexistent", "/bin", &["busybox", "echo", "empty entry is the cwd"]),
+    ];
+    for (path, cwd, argv) in cases {
+        let native =
+            Command::new("/usr/bin/env").env_clear().env("PATH", path).current_dir(cwd).args(argv).output().unwrap();
+        let sandboxed = Command::new(moat_bin())
+            .env_clear()
+            .env("PATH", path)
+            .args(["do", "--cwd", cwd, "--"])
+            .args(argv)
+            .output()
+            .unwrap();
+        assert_eq!(sandboxed.stdout, native.stdout, "PATH={path} {argv:?}: {sandboxed:?}");
+        assert_eq!(sandboxed.status.code(), native.status.code(), "PATH={path} {argv:?}: {sandboxed:?}");
+    }
+}

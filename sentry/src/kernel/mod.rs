@@ -293,6 +293,31 @@ pub struct Task {
 /// Descriptors a process may have open (the default `RLIMIT_NOFILE`).
 pub const NOFILE: usize = 1024;
 
+/// The search list execvp uses when the environment has no PATH.
+const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// As execvp and runc do for a container's first process: a name without a
+/// `/` is looked for in the sandbox's own tree along the PATH of the
+/// environment it is given (or the usual default); the first executable
+/// regular file wins. Not found, the name stays as it is and exec fails.
+fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> {
+    if name.is_empty() || name.contains(&b'/') {
+        return name.to_vec();
+    }
+    let path = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(DEFAULT_PATH);
+    for dir in path.split(|&b| b == b':') {
+        // An empty entry is the working directory, as in execvp.
+        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
+        let candidate = [dir, b"/", name].concat();
+        let Ok(found) = vfs.lookup(cwd, &candidate, true) else { continue };
+        vfs.release(found.handle);
+        if found.stat.mode & libc::S_IFMT == libc::S_IFREG && found.stat.mode & 0o111 != 0 {
+            return candidate;
+        }
+    }
+    name.to_vec()
+}
+
 impl Task {
     /// The sandbox's init: `argv[0]`'s program as pid 1, with the caller's
     /// standard streams (`stdio`: host descriptors for 0, 1 and 2).
@@ -310,6 +335,7 @@ impl Task {
         if !found.stat.is_dir() {
             return Err(Errno::ENOTDIR.into());
         }
+        let path = search_path(&kernel.vfs, &found.path, &path, &envp);
         let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
         let rlimits = rlimits::Rlimits::initial();
         let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
