@@ -256,3 +256,28 @@ fn a_bare_program_name_is_searched_along_path() {
         assert_eq!(sandboxed.status.code(), native.status.code(), "PATH={path} {argv:?}: {sandboxed:?}");
     }
 }
+
+#[test]
+fn flock_locks_stay_inside_the_sandbox() {
+    // A lock a sandboxed process takes on a file it shares with the host must
+    // not reach the host: host programs waiting on it would be at its mercy.
+    let dir = Scratch::new_in(Path::new("/var/tmp"), "flock");
+    let file = dir.path().join("lockfile");
+    std::fs::write(&file, b"x").unwrap();
+    let script = format!(
+        "import fcntl,time; f=open('{}'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(2)",
+        file.display()
+    );
+    let mut child = Command::new(moat_bin())
+        .args(["do", "--", "/usr/bin/python3", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    assert_eq!(line, "locked\n");
+    let host = std::fs::File::open(&file).unwrap();
+    let held = nix::fcntl::Flock::lock(host, nix::fcntl::FlockArg::LockExclusiveNonblock);
+    assert!(held.is_ok(), "the host sees the sandbox's lock: {:?}", held.err().map(|e| e.1));
+    assert!(child.wait().unwrap().success());
+}

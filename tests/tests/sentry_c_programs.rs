@@ -218,3 +218,8 @@ fn cpu_time_and_peak_memory_accounting() {
 fn virtual_and_profiling_interval_timers() {
     same_as_native("cpu_timers");
 }
+
+#[test]
+fn flock_locks_belong_to_open_files() {
+    same_as_native("flock");
+}

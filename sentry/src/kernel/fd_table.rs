@@ -25,6 +25,8 @@ pub struct OpenFile {
     pub synth_stat: Option<moat_gofer::Stat>,
     /// Held while open for writing (ETXTBSY for exec).
     pub writer: Option<crate::vfs::inode_use::UseGuard>,
+    /// The flock lock this open file holds, released with its last close.
+    pub flock: std::sync::Mutex<Option<super::flock_table::FlockGuard>>,
 }
 
 impl OpenFile {
@@ -39,6 +41,7 @@ impl OpenFile {
             synth_dir: None,
             synth_stat: None,
             writer: None,
+            flock: std::sync::Mutex::default(),
         })
     }
 
@@ -59,6 +62,7 @@ impl OpenFile {
             synth_dir: entries.map(|e| std::sync::Mutex::new((e, 0))),
             synth_stat: Some(stat),
             writer: None,
+            flock: std::sync::Mutex::default(),
         })
     }
 
@@ -73,6 +77,7 @@ impl OpenFile {
             synth_dir: None,
             synth_stat: None,
             writer: Some(writer),
+            flock: std::sync::Mutex::default(),
         })
     }
 

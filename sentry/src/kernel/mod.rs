@@ -10,6 +10,7 @@ pub mod cputime;
 pub mod delivery;
 pub mod exec;
 pub mod fd_table;
+pub mod flock_table;
 pub mod fork;
 pub mod itimer;
 pub mod process;
@@ -92,6 +93,8 @@ pub struct Kernel {
     pub tasks: Mutex<std::collections::HashMap<i32, Arc<sigqueue::SignalQueue>>>,
     /// The file tree.
     pub vfs: Vfs,
+    /// flock locks.
+    pub flocks: Arc<flock_table::FlockTable>,
     /// Where `--strace` lines and unimplemented-call notes go.
     pub log: Option<DebugLog>,
     /// Log every system call.
@@ -130,6 +133,7 @@ impl Kernel {
             proc_changed: Condvar::new(),
             tasks: Mutex::new(std::collections::HashMap::new()),
             vfs,
+            flocks: Arc::default(),
             log,
             strace,
             hostname,

@@ -27,6 +27,7 @@ fn partial(nr: u64) -> Option<&'static str> {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
         libc::SYS_ioctl => "FIOCLEX, FIONCLEX, TCGETS and TIOCGWINSZ on a terminal; ENOTTY otherwise",
+        libc::SYS_flock => "locks are the Sentry's (the host never sees them); a blocked flock retries every 5 ms",
         libc::SYS_fcntl => "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks",
         libc::SYS_exit => "ends the process (one thread per process so far)",
         libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",

@@ -4,6 +4,7 @@
 
 mod attr;
 pub mod compat;
+mod file_lock;
 mod fs;
 mod futex;
 mod info;
@@ -95,6 +96,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_dup2 => fs::dup2,
         SYS_dup3 => fs::dup3,
         SYS_fcntl => fs::fcntl,
+        SYS_flock => file_lock::flock,
         SYS_ioctl => fs::ioctl,
         SYS_getcwd => fs::getcwd,
         SYS_chdir => fs::chdir,
