@@ -32,6 +32,10 @@ pub struct OpenFile {
 impl OpenFile {
     /// A description of host descriptor `fd`, opened with `flags`.
     pub fn new(fd: OwnedFd, path: Vec<u8>, flags: i32) -> Arc<Self> {
+        Self::host(fd, path, flags, None)
+    }
+
+    fn host(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: Option<crate::vfs::inode_use::UseGuard>) -> Arc<Self> {
         let may_block = super::blocking::may_block(&fd);
         Arc::new(OpenFile {
             fd,
@@ -40,7 +44,7 @@ impl OpenFile {
             may_block,
             synth_dir: None,
             synth_stat: None,
-            writer: None,
+            writer,
             flock: std::sync::Mutex::default(),
         })
     }
@@ -68,17 +72,7 @@ impl OpenFile {
 
     /// A Gofer-backed file opened for writing, holding its writer mark.
     pub fn written(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: crate::vfs::inode_use::UseGuard) -> Arc<Self> {
-        let may_block = super::blocking::may_block(&fd);
-        Arc::new(OpenFile {
-            fd,
-            path,
-            flags: std::sync::atomic::AtomicI32::new(flags),
-            may_block,
-            synth_dir: None,
-            synth_stat: None,
-            writer: Some(writer),
-            flock: std::sync::Mutex::default(),
-        })
+        Self::host(fd, path, flags, Some(writer))
     }
 
     /// Its access mode and status flags.

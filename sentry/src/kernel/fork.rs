@@ -203,7 +203,7 @@ fn child_main(
         }
     };
     let tid = task.tid;
-    let usage = task.cpu_usage();
+    let usage = task.cpu.usage();
     // Close its files and kill its stub before its parent can see it gone.
     drop(task);
     k.task_exited(tid, status, usage);

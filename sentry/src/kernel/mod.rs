@@ -392,14 +392,14 @@ impl Task {
 }
 
 impl Task {
-    /// CPU use of this process so far, across its execs.
-    pub fn cpu_usage(&self) -> cputime::CpuUsage {
-        self.cpu.usage()
-    }
-
-    /// The process's CPU clock (CLOCK_PROCESS_CPUTIME_ID), across its execs.
-    pub fn cpu_clock(&self) -> std::time::Duration {
-        self.cpu.clock()
+    /// Installs `mask` for the length of one waiting call (sigsuspend,
+    /// ppoll, pselect6). The old mask waits in `saved_mask`: a handler's
+    /// frame records it, or delivery puts it back when no handler runs.
+    pub fn set_temporary_mask(&mut self, mask: u64) -> u64 {
+        let old = self.signals.mask();
+        self.saved_mask = Some(old);
+        self.signals.set_mask(mask);
+        old
     }
 
     /// Before a call on a /proc path: records the task's descriptors for

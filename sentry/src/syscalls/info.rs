@@ -42,7 +42,7 @@ pub(super) fn getrusage(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
     }
     let usage = match int(a[0]) {
         libc::RUSAGE_CHILDREN => k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default(),
-        _ => t.cpu_usage(),
+        _ => t.cpu.usage(),
     };
     t.mm.copy_out(a[1], &usage.rusage_bytes())?;
     Ok(0)
@@ -50,7 +50,7 @@ pub(super) fn getrusage(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 
 pub(super) fn times(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if a[0] != 0 {
-        let (user, system) = t.cpu_usage().ticks();
+        let (user, system) = t.cpu.usage().ticks();
         let children = k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default();
         let (cuser, csystem) = children.ticks();
         let mut b = [0u8; 32];

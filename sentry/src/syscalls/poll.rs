@@ -117,9 +117,7 @@ fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64, wait: impl FnOnce(&mut 
     }
     let raw = t.mm.copy_in(mask_addr, 8)?;
     let mask = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?);
-    let old = t.signals.mask();
-    t.saved_mask = Some(old);
-    t.signals.set_mask(mask);
+    let old = t.set_temporary_mask(mask);
     let r = wait(t);
     if !matches!(r, Err(SysError::Restart(_))) {
         t.saved_mask = None;

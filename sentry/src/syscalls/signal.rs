@@ -132,8 +132,7 @@ pub(super) fn rt_sigsuspend(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysRe
     }
     let raw = t.mm.copy_in(a[0], 8)?;
     let mask = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?);
-    t.saved_mask = Some(t.signals.mask());
-    t.signals.set_mask(mask);
+    t.set_temporary_mask(mask);
     t.queue.wait_unblocked(t.signals.mask());
     // The handler's frame restores the old mask; without one, delivery does
     // and the call goes on waiting.

@@ -57,7 +57,7 @@ fn cpu_clock(t: &Task, id: i32) -> Option<libc::timespec> {
     if !is_cpu_clock(id) {
         return None;
     }
-    let d = t.cpu_clock();
+    let d = t.cpu.clock();
     Some(libc::timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) })
 }
 
