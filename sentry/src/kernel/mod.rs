@@ -280,7 +280,7 @@ pub struct Task {
     /// The running executable's mark (ETXTBSY for writers).
     pub program: Option<crate::vfs::inode_use::UseGuard>,
     /// ITIMER_REAL (not inherited by fork, kept across exec).
-    pub real_timer: Arc<itimer::RealTimer>,
+    pub real_timer: Arc<itimer::IntervalTimer>,
     /// A vfork parent waiting for this task to exec or exit; dropping it
     /// wakes the parent.
     pub vfork_done: Option<std::sync::mpsc::Sender<()>>,
@@ -289,9 +289,9 @@ pub struct Task {
     /// The process's CPU clock.
     pub cpu: Arc<cputime::ProcessCpu>,
     /// ITIMER_VIRTUAL.
-    pub virtual_timer: Arc<itimer::CpuTimer>,
+    pub virtual_timer: Arc<itimer::IntervalTimer>,
     /// ITIMER_PROF.
-    pub prof_timer: Arc<itimer::CpuTimer>,
+    pub prof_timer: Arc<itimer::IntervalTimer>,
 }
 
 /// Descriptors a process may have open (the default `RLIMIT_NOFILE`).

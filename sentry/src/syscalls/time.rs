@@ -2,11 +2,12 @@
 
 use nix::errno::Errno;
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::{SysError, SysResult, int};
 use crate::kernel::blocking::{self, Restart};
-use crate::kernel::itimer::{CpuTimer, CpuTimerKind};
+use crate::kernel::itimer::{IntervalTimer, TimerClock};
 use crate::kernel::{KernelRef, Task};
 
 fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
@@ -110,10 +111,10 @@ pub(super) fn time(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 /// Sleeps for `req` (relative) or until it (absolute, on clock `id`),
 /// interruptibly. Returns the time left when a signal came first.
 fn sleep(t: &Task, id: libc::clockid_t, req: &libc::timespec, absolute: bool) -> Result<(), libc::timespec> {
-    let mut dur = std::time::Duration::new(req.tv_sec as u64, req.tv_nsec as u32);
+    let mut dur = Duration::new(req.tv_sec as u64, req.tv_nsec as u32);
     if absolute {
         let n = now(id).unwrap_or(libc::timespec { tv_sec: 0, tv_nsec: 0 });
-        let at = std::time::Duration::new(n.tv_sec.max(0) as u64, n.tv_nsec as u32);
+        let at = Duration::new(n.tv_sec.max(0) as u64, n.tv_nsec as u32);
         dur = dur.saturating_sub(at);
     }
     let deadline = Instant::now() + dur;
@@ -154,59 +155,47 @@ pub(super) fn clock_nanosleep(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
     Ok(0)
 }
 
-fn timeval_bytes(d: std::time::Duration) -> [u8; 16] {
+fn timeval_bytes(d: Duration) -> [u8; 16] {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&(d.as_secs() as i64).to_le_bytes());
     b[8..].copy_from_slice(&(d.subsec_micros() as i64).to_le_bytes());
     b
 }
 
-/// Which interval timer `which` names: None for ITIMER_REAL, the CPU-time
-/// kind otherwise.
-fn timer_kind(which: i32) -> Result<Option<CpuTimerKind>, Errno> {
+/// The timer `which` names, with the clock it counts.
+fn interval_timer(t: &Task, which: i32) -> Result<(Arc<IntervalTimer>, TimerClock), Errno> {
     match which {
-        libc::ITIMER_REAL => Ok(None),
-        libc::ITIMER_VIRTUAL => Ok(Some(CpuTimerKind::Virtual)),
-        libc::ITIMER_PROF => Ok(Some(CpuTimerKind::Prof)),
+        libc::ITIMER_REAL => Ok((t.real_timer.clone(), TimerClock::Real)),
+        libc::ITIMER_VIRTUAL => Ok((t.virtual_timer.clone(), TimerClock::Virtual(t.cpu.clone()))),
+        libc::ITIMER_PROF => Ok((t.prof_timer.clone(), TimerClock::Prof(t.cpu.clone()))),
         _ => Err(Errno::EINVAL),
     }
 }
 
-fn cpu_timer(t: &Task, kind: CpuTimerKind) -> std::sync::Arc<CpuTimer> {
-    match kind {
-        CpuTimerKind::Virtual => t.virtual_timer.clone(),
-        CpuTimerKind::Prof => t.prof_timer.clone(),
-    }
-}
-
-pub(super) fn getitimer(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let (left, interval) = match timer_kind(int(a[0]))? {
-        None => t.real_timer.get(),
-        Some(kind) => cpu_timer(t, kind).get(&t.cpu, kind),
-    };
+fn itimerval_bytes(interval: Duration, left: Duration) -> [u8; 32] {
     let mut b = [0u8; 32];
     b[..16].copy_from_slice(&timeval_bytes(interval));
     b[16..].copy_from_slice(&timeval_bytes(left));
-    t.mm.copy_out(a[1], &b)?;
+    b
+}
+
+pub(super) fn getitimer(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (timer, clock) = interval_timer(t, int(a[0]))?;
+    let (left, interval) = timer.get(&clock);
+    t.mm.copy_out(a[1], &itimerval_bytes(interval, left))?;
     Ok(0)
 }
 
 pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let kind = timer_kind(int(a[0]))?;
+    let (timer, clock) = interval_timer(t, int(a[0]))?;
     let (interval, value) = if a[1] == 0 {
-        (std::time::Duration::ZERO, std::time::Duration::ZERO)
+        (Duration::ZERO, Duration::ZERO)
     } else {
         (super::read_timeval(t, a[1])?, super::read_timeval(t, a[1] + 16)?)
     };
-    let (left, old_interval) = match kind {
-        None => t.real_timer.clone().set(k, t.tid, value, interval),
-        Some(kind) => cpu_timer(t, kind).set(k, t.tid, &t.cpu, kind, value, interval),
-    };
+    let (left, old_interval) = timer.set(k, t.tid, clock, value, interval);
     if a[2] != 0 {
-        let mut b = [0u8; 32];
-        b[..16].copy_from_slice(&timeval_bytes(old_interval));
-        b[16..].copy_from_slice(&timeval_bytes(left));
-        t.mm.copy_out(a[2], &b)?;
+        t.mm.copy_out(a[2], &itimerval_bytes(old_interval, left))?;
     }
     Ok(0)
 }
@@ -214,7 +203,7 @@ pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 pub(super) fn alarm(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let secs = a[0] as u32;
     let timer = t.real_timer.clone();
-    let (left, _) = timer.set(k, t.tid, std::time::Duration::from_secs(secs as u64), std::time::Duration::ZERO);
+    let (left, _) = timer.set(k, t.tid, TimerClock::Real, Duration::from_secs(secs as u64), Duration::ZERO);
     // Rounded to the nearest second, and never 0 for a pending alarm.
     let mut r = left.as_secs() + u64::from(left.subsec_millis() >= 500);
     if r == 0 && !left.is_zero() {
