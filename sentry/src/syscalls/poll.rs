@@ -10,6 +10,32 @@ use super::{SysError, SysResult, int};
 use crate::kernel::blocking::Restart;
 use crate::kernel::{KernelRef, Task};
 
+/// One host poll of `host` (whose descriptors the caller keeps open) with
+/// the task's interrupt eventfd riding along, so a signal ends the wait:
+/// the ready count, or a restart when a signal came and nothing was ready.
+fn host_poll(t: &Task, host: &mut Vec<libc::pollfd>, timeout_ms: i32) -> Result<i32, SysError> {
+    t.queue.drain_interrupt();
+    if timeout_ms != 0 && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
+    host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
+    let n = loop {
+        // SAFETY: `host` is a valid array of pollfds for its length; the
+        // caller and the queue keep its descriptors open for the call.
+        let r = unsafe { libc::poll(host.as_mut_ptr(), host.len() as libc::nfds_t, timeout_ms) };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            other => break other?,
+        }
+    };
+    let interrupted = host.pop().is_some_and(|p| p.revents != 0);
+    let n = n - i32::from(interrupted);
+    if n == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
+        return Err(SysError::Restart(Restart::NoHand));
+    }
+    Ok(n)
+}
+
 /// Polls `nfds` entries at `addr`; `timeout_ms` < 0 waits for ever.
 fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
     let limit = t.rlimits.get(libc::RLIMIT_NOFILE)?.cur;
@@ -30,27 +56,8 @@ fn do_poll(t: &mut Task, addr: u64, nfds: u64, timeout_ms: i32) -> SysResult {
         files.push(file);
     }
     let ready = if invalid.iter().any(|&b| b) { 0 } else { timeout_ms };
-    // The task's interrupt eventfd rides last: a signal ends the wait.
-    t.queue.drain_interrupt();
-    if ready != 0 && t.queue.has_unblocked(t.signals.mask()) {
-        return Err(SysError::Restart(Restart::NoHand));
-    }
-    host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
-    // SAFETY: `host` is a valid array of pollfds; the files behind its
-    // descriptors are kept open by `files` (and the queue) for the call.
-    let n = loop {
-        let r = unsafe { libc::poll(host.as_mut_ptr(), host.len() as libc::nfds_t, ready) };
-        match Errno::result(r) {
-            Err(Errno::EINTR) => continue,
-            other => break other?,
-        }
-    };
+    let n = host_poll(t, &mut host, ready)?;
     drop(files);
-    let interrupted = host.pop().is_some_and(|p| p.revents != 0);
-    let n = n - interrupted as i32;
-    if n == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
-        return Err(SysError::Restart(Restart::NoHand));
-    }
     let mut out = Vec::with_capacity(raw.len());
     let mut count = n;
     for (i, (p, e)) in host.iter().zip(raw.chunks_exact(8)).enumerate() {
@@ -162,25 +169,8 @@ fn do_select(t: &mut Task, nfds: i32, sets: [u64; 3], timeout_ms: i32) -> SysRes
         files.push(f);
         which.push(fd);
     }
-    t.queue.drain_interrupt();
-    if timeout_ms != 0 && t.queue.has_unblocked(t.signals.mask()) {
-        return Err(SysError::Restart(Restart::NoHand));
-    }
-    host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
-    // SAFETY: `host` is a valid array of pollfds kept open by `files` and
-    // the queue for the call.
-    let n = loop {
-        let r = unsafe { libc::poll(host.as_mut_ptr(), host.len() as libc::nfds_t, timeout_ms) };
-        match Errno::result(r) {
-            Err(Errno::EINTR) => continue,
-            other => break other?,
-        }
-    };
+    host_poll(t, &mut host, timeout_ms)?;
     drop(files);
-    let interrupted = host.pop().is_some_and(|p| p.revents != 0);
-    if n - interrupted as i32 == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
-        return Err(SysError::Restart(Restart::NoHand));
-    }
     let mut out: [Vec<u8>; 3] = [vec![0; bytes], vec![0; bytes], vec![0; bytes]];
     let mut count = 0;
     for (p, &fd) in host.iter().zip(&which) {
