@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::platform::ptrace::HostUsage;
+
 /// A process's CPU clock, shared by its task and its CPU-time interval
 /// timers: which stub runs it now, and what earlier stubs (before execve)
 /// used.
@@ -39,12 +41,20 @@ impl ProcessCpu {
         CpuUsage::host_cpu_clock(self.stub.load(Ordering::Acquire)) + before.user + before.system
     }
 
-    /// At execve, before the old stub goes: its time carries over, its peak
-    /// memory (as the host shows) does not.
-    pub fn exec(&self, new_stub: i32) {
-        let used = self.usage();
-        *self.before_exec.lock().unwrap_or_else(|p| p.into_inner()) = CpuUsage { max_rss_kib: 0, ..used };
+    /// At execve, once the old stub has ended with `old`: its time and
+    /// counters carry over, its peak memory (as the host shows) does not.
+    pub fn exec(&self, new_stub: i32, old: HostUsage) {
+        let mut before = self.before_exec.lock().unwrap_or_else(|p| p.into_inner());
+        before.absorb(CpuUsage { max_rss_kib: 0, ..CpuUsage::from(old) });
+        before.max_rss_kib = 0;
         self.stub.store(new_stub, Ordering::Release);
+    }
+
+    /// The whole life's usage, once the last stub has ended with `last`.
+    pub fn finish(&self, last: HostUsage) -> CpuUsage {
+        let mut u = CpuUsage::from(last);
+        u.absorb(self.before_exec());
+        u
     }
 }
 
@@ -57,6 +67,16 @@ pub struct CpuUsage {
     pub system: Duration,
     /// Peak resident set, in KiB (`ru_maxrss`).
     pub max_rss_kib: u64,
+    /// Minor and major page faults (`ru_minflt`, `ru_majflt`).
+    pub faults: (u64, u64),
+    /// Voluntary and involuntary context switches (`ru_nvcsw`, `ru_nivcsw`).
+    pub switches: (u64, u64),
+}
+
+impl From<HostUsage> for CpuUsage {
+    fn from(h: HostUsage) -> Self {
+        CpuUsage { user: h.user, system: h.system, max_rss_kib: h.max_rss_kib, faults: h.faults, switches: h.switches }
+    }
 }
 
 impl CpuUsage {
@@ -68,10 +88,14 @@ impl CpuUsage {
         };
         let ticks = ::procfs::ticks_per_second().max(1);
         let as_time = |t: u64| Duration::from_nanos(t.saturating_mul(1_000_000_000) / ticks);
-        let (user, system) =
-            proc.stat().map_or((Duration::ZERO, Duration::ZERO), |s| (as_time(s.utime), as_time(s.stime)));
-        let max_rss_kib = proc.status().ok().and_then(|s| s.vmhwm).unwrap_or(0);
-        CpuUsage { user, system, max_rss_kib }
+        let (user, system, faults) = proc.stat().map_or((Duration::ZERO, Duration::ZERO, (0, 0)), |s| {
+            (as_time(s.utime), as_time(s.stime), (s.minflt, s.majflt))
+        });
+        let status = proc.status().ok();
+        let max_rss_kib = status.as_ref().and_then(|s| s.vmhwm).unwrap_or(0);
+        let switches = status
+            .map_or((0, 0), |s| (s.voluntary_ctxt_switches.unwrap_or(0), s.nonvoluntary_ctxt_switches.unwrap_or(0)));
+        CpuUsage { user, system, max_rss_kib, faults, switches }
     }
 
     /// CPU time of host process `pid` to the nanosecond (the scheduler's
@@ -88,10 +112,13 @@ impl CpuUsage {
         self.user += other.user;
         self.system += other.system;
         self.max_rss_kib = self.max_rss_kib.max(other.max_rss_kib);
+        self.faults = (self.faults.0 + other.faults.0, self.faults.1 + other.faults.1);
+        self.switches = (self.switches.0 + other.switches.0, self.switches.1 + other.switches.1);
     }
 
-    /// `struct rusage` bytes: the two times and the peak; the counters Linux
-    /// keeps beside them read zero.
+    /// `struct rusage` bytes: the two times, the peak, the fault and
+    /// context-switch counters; the rest (swaps, block and message
+    /// counts) read zero.
     pub fn rusage_bytes(&self) -> [u8; 144] {
         let mut b = [0u8; 144];
         let timeval = |d: Duration| {
@@ -103,6 +130,10 @@ impl CpuUsage {
         b[..16].copy_from_slice(&timeval(self.user));
         b[16..32].copy_from_slice(&timeval(self.system));
         b[32..40].copy_from_slice(&self.max_rss_kib.to_le_bytes());
+        b[64..72].copy_from_slice(&self.faults.0.to_le_bytes());
+        b[72..80].copy_from_slice(&self.faults.1.to_le_bytes());
+        b[128..136].copy_from_slice(&self.switches.0.to_le_bytes());
+        b[136..144].copy_from_slice(&self.switches.1.to_le_bytes());
         b
     }
 
@@ -140,7 +171,8 @@ mod tests {
         assert_eq!(u64::from_le_bytes(bytes[..8].try_into().unwrap()), me.user.as_secs());
         assert_eq!(u64::from_le_bytes(bytes[32..40].try_into().unwrap()), me.max_rss_kib);
         let mut sum = me;
-        sum.absorb(CpuUsage { user: Duration::from_secs(1), system: Duration::ZERO, max_rss_kib: 1 });
+        sum.absorb(CpuUsage { user: Duration::from_secs(1), max_rss_kib: 1, faults: (2, 0), ..CpuUsage::default() });
+        assert_eq!(sum.faults.0, me.faults.0 + 2);
         assert_eq!(sum.user, me.user + Duration::from_secs(1));
         assert_eq!(sum.max_rss_kib, me.max_rss_kib);
         assert_eq!(CpuUsage::of_host_process(-5), CpuUsage::default());

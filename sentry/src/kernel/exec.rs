@@ -169,8 +169,9 @@ pub fn execve(
         i.exe = p.exe.clone();
     });
     // Past this point exec cannot fail.
-    task.cpu.exec(p.mm.stub_pid());
-    task.mm = p.mm;
+    let new_stub = p.mm.stub_pid();
+    let used = std::mem::replace(&mut task.mm, p.mm).end();
+    task.cpu.exec(new_stub, used);
     task.program = p.program;
     task.regs = p.regs;
     task.exe = p.exe;

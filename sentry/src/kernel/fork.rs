@@ -203,8 +203,8 @@ fn child_main(
         }
     };
     let tid = task.tid;
-    let usage = task.cpu.usage();
-    // Close its files and kill its stub before its parent can see it gone.
+    // End its stub and close its files before its parent can see it gone.
+    let usage = task.cpu.finish(task.mm.end());
     drop(task);
     k.task_exited(tid, status, usage);
 }

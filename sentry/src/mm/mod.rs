@@ -67,6 +67,12 @@ impl AddressSpace {
         (self.vmas.clone(), self.brk_start, self.brk)
     }
 
+    /// Ends the stub (the address space is gone) and returns the host's
+    /// accounting of it.
+    pub fn end(&mut self) -> crate::platform::ptrace::HostUsage {
+        self.stub.end()
+    }
+
     /// The stub that runs this address space's threads.
     pub fn stub(&mut self) -> &mut StubProcess {
         &mut self.stub

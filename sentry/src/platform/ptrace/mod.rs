@@ -8,11 +8,13 @@
 //! thread that calls [`StubProcess::spawn`] must make every later call on
 //! that stub. That thread and the stub are pinned to the same CPU: a ptrace
 //! round trip across CPUs costs several times one on the same CPU here.
+//! Which CPU is [`placement`]'s choice.
 
+pub mod placement;
 pub mod stub;
 
 use nix::errno::Errno;
-use nix::sched::{CpuSet, sched_getcpu, sched_setaffinity};
+use nix::sched::{CpuSet, sched_setaffinity};
 use nix::sys::ptrace::{self, Options};
 use nix::sys::signal::Signal;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
@@ -76,10 +78,29 @@ pub struct StubProcess {
     /// Register template for injection (segment registers and flags valid
     /// for this process).
     template: Regs,
+    /// Already killed and reaped by [`StubProcess::end`].
+    reaped: bool,
+    /// The CPU it and its Sentry thread are pinned to, once pinned.
+    cpu: Option<placement::CpuClaim>,
+}
+
+/// The host's accounting of a stub that has ended: what `wait4` reports.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostUsage {
+    /// User time.
+    pub user: std::time::Duration,
+    /// System time, which includes the ptrace stops the Sentry served.
+    pub system: std::time::Duration,
+    /// Peak resident set in KiB.
+    pub max_rss_kib: u64,
+    /// Minor and major page faults.
+    pub faults: (u64, u64),
+    /// Voluntary and involuntary context switches.
+    pub switches: (u64, u64),
 }
 
 impl StubProcess {
-    /// Forks a stub, attaches it to the calling thread, pins both to this
+    /// Forks a stub, attaches it to the calling thread, pins both to one
     /// CPU, and clears it: afterwards the stub maps only the stub page and
     /// holds no file descriptors.
     pub fn spawn() -> Result<Self, PlatformError> {
@@ -91,7 +112,7 @@ impl StubProcess {
             Ok(ForkResult::Parent { child }) => child,
             Err(errno) => return Err(PlatformError::Host { pid: 0, what: "fork stub", errno }),
         };
-        let mut sp = StubProcess { pid, stub, template: zero_regs() };
+        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None };
         match sp.wait()? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(sp.unexpected(other)),
@@ -122,14 +143,16 @@ impl StubProcess {
     }
 
     /// Takes over a stub made by [`StubProcess::fork`], from the thread
-    /// that will drive it, and pins both to this CPU.
+    /// that will drive it, and pins both to one CPU.
     pub fn adopt(pid: Pid) -> Result<Self, PlatformError> {
         let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
-        let mut sp = StubProcess { pid, stub, template: zero_regs() };
+        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None };
         let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
         ptrace::seize(pid, opts).map_err(|e| sp.host("seize stub", e))?;
         ptrace::interrupt(pid).map_err(|e| sp.host("interrupt stub", e))?;
-        // The stub spins in the stub page; the interrupt stops it there.
+        // The stub sleeps in `pause` in the stub page; the interrupt stops it
+        // there (the call is abandoned: the registers are replaced before
+        // it runs again).
         match sp.wait()? {
             WaitStatus::PtraceEvent(..) => {}
             other => return Err(sp.unexpected(other)),
@@ -167,10 +190,11 @@ impl StubProcess {
         }
     }
 
-    fn pin(&self) -> Result<(), PlatformError> {
-        let cpu = sched_getcpu().map_err(|e| self.host("get cpu", e))?;
+    fn pin(&mut self) -> Result<(), PlatformError> {
+        let claim = placement::CpuClaim::choose();
         let mut set = CpuSet::new();
-        set.set(cpu).map_err(|e| self.host("cpu set", e))?;
+        set.set(claim.cpu()).map_err(|e| self.host("cpu set", e))?;
+        self.cpu = Some(claim);
         sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| self.host("pin sentry thread", e))?;
         sched_setaffinity(self.pid, &set).map_err(|e| self.host("pin stub", e))
     }
@@ -321,10 +345,54 @@ impl StubProcess {
     }
 }
 
+impl StubProcess {
+    /// Kills the stub and reaps it, returning the host's accounting of its
+    /// whole life. Reaping it here rather than reading its /proc files
+    /// first costs no system call beyond the ones its end needs anyway.
+    pub fn end(&mut self) -> HostUsage {
+        if self.reaped {
+            return HostUsage::default();
+        }
+        self.reaped = true;
+        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        reap_with_usage(self.pid).unwrap_or_default()
+    }
+}
+
+/// `wait4(pid, __WALL)` with its rusage, retried on EINTR.
+fn reap_with_usage(pid: Pid) -> Option<HostUsage> {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    loop {
+        let mut status = 0;
+        // SAFETY: `status` and `ru` are valid for writes for the call; nix
+        // has no wait4 that returns the rusage.
+        let r = unsafe { libc::wait4(pid.as_raw(), &mut status, libc::__WALL, ru.as_mut_ptr()) };
+        match Errno::result(r) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return None,
+            Ok(_) => break,
+        }
+    }
+    // SAFETY: zero-initialised, then filled by a successful wait4.
+    let ru = unsafe { ru.assume_init() };
+    let time = |t: libc::timeval| {
+        std::time::Duration::from_secs(t.tv_sec as u64) + std::time::Duration::from_micros(t.tv_usec as u64)
+    };
+    Some(HostUsage {
+        user: time(ru.ru_utime),
+        system: time(ru.ru_stime),
+        max_rss_kib: ru.ru_maxrss as u64,
+        faults: (ru.ru_minflt as u64, ru.ru_majflt as u64),
+        switches: (ru.ru_nvcsw as u64, ru.ru_nivcsw as u64),
+    })
+}
+
 impl Drop for StubProcess {
     fn drop(&mut self) {
-        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
-        let _ = waitpid(self.pid, Some(WaitPidFlag::__WALL));
+        if !self.reaped {
+            let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+            let _ = waitpid(self.pid, Some(WaitPidFlag::__WALL));
+        }
     }
 }
 

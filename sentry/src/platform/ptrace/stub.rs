@@ -9,8 +9,10 @@ use nix::errno::Errno;
 /// Offset of `syscall; int3`: runs one injected call, then traps back.
 pub const SYSCALL_OFFSET: u64 = 0;
 /// Offset of the fork path: `syscall`; the parent traps, the child (rax
-/// == 0) spins until a Sentry thread seizes and interrupts it. A spin, not
-/// a self-SIGSTOP, so no signal of its own can arrive after adoption.
+/// == 0) sleeps in `pause` until a Sentry thread seizes and interrupts it.
+/// Not a self-SIGSTOP, so no signal of its own can arrive after adoption;
+/// not a spin, because the child inherits its parent's CPU and would take
+/// it from the Sentry thread that is about to adopt it.
 pub const FORK_OFFSET: u64 = 16;
 /// Offset of eight zero bytes (an empty signal set for injected calls).
 pub const ZERO_OFFSET: u64 = 64;
@@ -28,7 +30,9 @@ const CODE: &[(u64, &[u8])] = &[
         0x48, 0x85, 0xc0,             // test rax, rax
         0x74, 0x01,                   // jz child
         0xcc,                         // int3            (parent)
-        0xeb, 0xfe,                   // child: jmp .    (until adopted)
+        0xb8, 0x22, 0x00, 0x00, 0x00, // child: mov eax, SYS_pause
+        0x0f, 0x05,                   // syscall
+        0xeb, 0xf7,                   // jmp child       (until adopted)
     ]),
 ];
 
