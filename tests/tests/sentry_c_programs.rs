@@ -223,3 +223,8 @@ fn virtual_and_profiling_interval_timers() {
 fn flock_locks_belong_to_open_files() {
     same_as_native("flock");
 }
+
+#[test]
+fn openat2_how_checks_and_resolve_restrictions() {
+    same_as_native("openat2");
+}

@@ -23,7 +23,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_futex => "WAIT, WAKE and their BITSET forms for one-thread processes; no requeue, WAKE_OP or PI",
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
-        libc::SYS_open | libc::SYS_openat => {
+        libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 => {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
         libc::SYS_ioctl => "FIOCLEX, FIONCLEX, TCGETS and TIOCGWINSZ on a terminal; ENOTTY otherwise",

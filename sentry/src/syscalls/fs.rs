@@ -12,6 +12,7 @@ use crate::kernel::fd_table::OpenFile;
 use crate::kernel::sigqueue::SigInfo;
 use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
+use crate::vfs::resolve::Resolve;
 
 /// Most bytes moved by one read or write; larger requests return short,
 /// as Linux's own cap (0x7ffff000) makes them.
@@ -234,16 +235,40 @@ fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
     n.parse().ok()
 }
 
-fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode: u32) -> SysResult {
+pub(super) fn do_open(
+    k: &KernelRef,
+    t: &mut Task,
+    dirfd: i32,
+    path: u64,
+    flags: i32,
+    mode: u32,
+    resolve: Resolve,
+) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     t.refresh_proc(k, &p);
     if let Some(n) = fd_link(t, &p) {
-        let f = t.fds.get(n).map_err(|_| Errno::ENOENT)?;
-        return Ok(t.fds.insert(f, flags & libc::O_CLOEXEC != 0, 0)? as i64);
+        // These are symlinks to magic links: refused by any restriction on
+        // either (and BENEATH refuses the absolute path first).
+        if resolve.beneath {
+            return Err(Errno::EXDEV.into());
+        }
+        if resolve.no_symlinks || resolve.no_magiclinks {
+            return Err(Errno::ELOOP.into());
+        }
+        if !resolve.in_root {
+            let f = t.fds.get(n).map_err(|_| Errno::ENOENT)?;
+            return Ok(t.fds.insert(f, flags & libc::O_CLOEXEC != 0, 0)? as i64);
+        }
     }
-    let base = base_dir(t, dirfd, &p)?;
+    let base = if resolve.anchored() && dirfd != libc::AT_FDCWD {
+        t.fds.get(dirfd)?.path.clone()
+    } else if resolve.anchored() {
+        t.cwd.clone()
+    } else {
+        base_dir(t, dirfd, &p)?
+    };
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
-    let opened = k.vfs.open(&base, &p, flags, mode & !t.umask, owner)?;
+    let opened = k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve)?;
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
     let file = match (opened.synth_stat, opened.writer) {
@@ -255,11 +280,11 @@ fn do_open(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, flags: i32, mode:
 }
 
 pub(super) fn open(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_open(k, t, libc::AT_FDCWD, a[0], int(a[1]), a[2] as u32)
+    do_open(k, t, libc::AT_FDCWD, a[0], int(a[1]), a[2] as u32, Resolve::default())
 }
 
 pub(super) fn openat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32)
+    do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32, Resolve::default())
 }
 
 pub(super) fn close(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

@@ -9,6 +9,7 @@ mod fs;
 mod futex;
 mod info;
 mod mem;
+mod openat2;
 mod poll;
 mod proc;
 mod process;
@@ -90,6 +91,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_pwrite64 => fs::pwrite64,
         SYS_open => fs::open,
         SYS_openat => fs::openat,
+        SYS_openat2 => openat2::openat2,
         SYS_close => fs::close,
         SYS_lseek => fs::lseek,
         SYS_dup => fs::dup,

@@ -19,8 +19,10 @@ pub mod dcache;
 pub mod devfs;
 pub mod inode_use;
 pub mod ops;
+pub mod resolve;
 pub mod synth;
 use nix::errno::Errno;
+use resolve::Resolve;
 
 /// Most symlinks followed in one resolution (Linux's `MAXSYMLINKS`).
 pub const MAX_SYMLINKS: u32 = 40;
@@ -214,6 +216,11 @@ impl Vfs {
     /// canonical path). `follow` says whether a symlink as the last
     /// component is followed. A trailing `/` requires a directory.
     pub fn lookup(&self, cwd: &[u8], path: &[u8], follow: bool) -> Result<Found, Errno> {
+        self.lookup_resolved(cwd, path, follow, Resolve::default())
+    }
+
+    /// [`Vfs::lookup`] under openat2's restrictions, anchored at `cwd`.
+    pub fn lookup_resolved(&self, cwd: &[u8], path: &[u8], follow: bool, resolve: Resolve) -> Result<Found, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -222,13 +229,15 @@ impl Vfs {
         }
         let must_be_dir = path.ends_with(b"/");
         let mut todo: Vec<Vec<u8>> = Vec::new();
-        if !path.starts_with(b"/") {
-            todo.extend(components(path).rev().map(<[u8]>::to_vec));
+        let relative = !path.starts_with(b"/") || (resolve.anchored() && resolve.absolute()?);
+        let mut prefix = 0;
+        todo.extend(components(path).rev().map(<[u8]>::to_vec));
+        if relative {
+            let before = todo.len();
             todo.extend(components(cwd).rev().map(<[u8]>::to_vec));
-        } else {
-            todo.extend(components(path).rev().map(<[u8]>::to_vec));
+            prefix = todo.len() - before;
         }
-        let mut walker = Walker { vfs: self, held: Vec::new() };
+        let mut walker = Walker { vfs: self, held: Vec::new(), resolve, prefix, anchor: None };
         let r = walker.run(todo, follow || must_be_dir);
         let found = match r {
             Ok(f) => f,
@@ -250,11 +259,25 @@ impl Vfs {
     /// Opens (and with `O_CREAT`, creates) `path` as open(2) does, and
     /// returns the host descriptor the Gofer donated and the canonical path.
     pub fn open(&self, cwd: &[u8], path: &[u8], flags: i32, mode: u32, owner: Owner) -> Result<Opened, Errno> {
+        self.open_resolved(cwd, path, flags, mode, owner, Resolve::default())
+    }
+
+    /// [`Vfs::open`] under openat2's restrictions, anchored at `cwd`.
+    pub fn open_resolved(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        flags: i32,
+        mode: u32,
+        owner: Owner,
+        resolve: Resolve,
+    ) -> Result<Opened, Errno> {
         let follow = flags & libc::O_NOFOLLOW == 0;
         if flags & libc::O_CREAT != 0 {
-            return self.open_create(cwd, path, flags, mode, owner, follow);
+            let how = CreateHow { flags, mode, owner, follow, resolve };
+            return self.open_create_at(cwd, path, how, 0);
         }
-        let found = self.lookup(cwd, path, follow)?;
+        let found = self.lookup_resolved(cwd, path, follow, resolve)?;
         let r = self.open_found(&found, flags);
         self.release(found.handle);
         r
@@ -293,29 +316,8 @@ impl Vfs {
         Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None, writer })
     }
 
-    fn open_create(
-        &self,
-        cwd: &[u8],
-        path: &[u8],
-        flags: i32,
-        mode: u32,
-        owner: Owner,
-        follow: bool,
-    ) -> Result<Opened, Errno> {
-        self.open_create_at(cwd, path, flags, mode, owner, follow, 0)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn open_create_at(
-        &self,
-        cwd: &[u8],
-        path: &[u8],
-        flags: i32,
-        mode: u32,
-        owner: Owner,
-        follow: bool,
-        depth: u32,
-    ) -> Result<Opened, Errno> {
+    fn open_create_at(&self, cwd: &[u8], path: &[u8], how: CreateHow, depth: u32) -> Result<Opened, Errno> {
+        let CreateHow { flags, mode, owner, follow, resolve } = how;
         if path.ends_with(b"/") {
             return Err(Errno::EISDIR);
         }
@@ -327,11 +329,11 @@ impl Vfs {
         if name.is_empty() {
             return Err(Errno::ENOENT);
         }
-        let parent = self.lookup(cwd, dir, true)?;
+        let parent = self.lookup_resolved(cwd, dir, true, resolve)?;
         if self.synth_node(parent.handle).is_some() {
             // procfs and devfs: no new names; existing ones open as is.
             self.release(parent.handle);
-            let found = self.lookup(cwd, path, follow)?;
+            let found = self.lookup_resolved(cwd, path, follow, resolve)?;
             let r = if flags & libc::O_EXCL != 0 { Err(Errno::EEXIST) } else { self.open_found(&found, flags) };
             self.release(found.handle);
             return r;
@@ -356,9 +358,20 @@ impl Vfs {
                         return Err(Errno::ELOOP);
                     }
                     let target = self.gofer.readlink(n.handle).map_err(|e| e.errno())?;
-                    let next =
-                        if target.starts_with(b"/") { target } else { dcache::child_path(&parent.path, &target) };
-                    self.open_create_at(cwd, &next, flags, mode, owner, follow, depth + 1)
+                    resolve.follow(false)?;
+                    let next = if !resolve.anchored() {
+                        if target.starts_with(b"/") { target } else { dcache::child_path(&parent.path, &target) }
+                    } else if target.starts_with(b"/") {
+                        // IN_ROOT: the target is under the anchor (BENEATH
+                        // refused it above).
+                        resolve.absolute()?;
+                        target
+                    } else {
+                        // Still relative to the anchor, through the
+                        // directory the link is in.
+                        [dir, b"/", &target].concat()
+                    };
+                    self.open_create_at(cwd, &next, how, depth + 1)
                 }
                 Some(n) if n.stat.is_dir() => Err(Errno::EISDIR),
                 Some(n) => {
@@ -392,6 +405,16 @@ impl Vfs {
     }
 }
 
+/// What an `O_CREAT` open asks, carried through the symlinks it follows.
+#[derive(Clone, Copy)]
+struct CreateHow {
+    flags: i32,
+    mode: u32,
+    owner: Owner,
+    follow: bool,
+    resolve: Resolve,
+}
+
 /// The canonical path of a stack of names.
 fn canonical(names: &[Vec<u8>]) -> Vec<u8> {
     if names.is_empty() {
@@ -410,6 +433,20 @@ fn canonical(names: &[Vec<u8>]) -> Vec<u8> {
 struct Walker<'a> {
     vfs: &'a Vfs,
     held: Vec<HandleId>,
+    resolve: Resolve,
+    /// Components of the starting directory still to walk: restrictions
+    /// apply only after them.
+    prefix: usize,
+    /// Where an anchored walk (BENEATH, IN_ROOT) started, once reached.
+    anchor: Option<Position>,
+}
+
+/// A point of a walk: the directory, its canonical names, its ancestors.
+#[derive(Clone)]
+struct Position {
+    cur: (HandleId, Stat),
+    names: Vec<Vec<u8>>,
+    parents: Vec<(HandleId, Stat)>,
 }
 
 impl Walker<'_> {
@@ -495,14 +532,28 @@ impl Walker<'_> {
         let mut names: Vec<Vec<u8>> = Vec::new();
         let mut parents: Vec<(HandleId, Stat)> = Vec::new();
         let mut links = 0;
-        while let Some(c) = todo.pop() {
+        let r = self.resolve;
+        loop {
+            if self.prefix == 0 && self.anchor.is_none() {
+                self.anchor = Some(Position { cur: (cur, cur_stat), names: names.clone(), parents: parents.clone() });
+            }
+            let Some(c) = todo.pop() else { break };
+            let restricted = self.prefix == 0;
+            self.prefix = self.prefix.saturating_sub(1);
             if !cur_stat.is_dir() {
                 return Err(Errno::ENOTDIR);
             }
             match c.as_slice() {
                 b"." => continue,
                 b".." => {
+                    let depth = self.anchor.as_ref().map_or(0, |a| a.names.len());
+                    if restricted && r.anchored() && names.len() <= depth && r.dotdot_at_anchor()? {
+                        continue;
+                    }
                     if let Some((h, s)) = parents.pop() {
+                        if restricted && r.no_xdev && s.dev != cur_stat.dev {
+                            return Err(Errno::EXDEV);
+                        }
                         names.pop();
                         (cur, cur_stat) = (h, s);
                     }
@@ -513,18 +564,36 @@ impl Walker<'_> {
             let dir = canonical(&names);
             let (handle, stat, target) = self.step(cur, &dir, &c, &todo)?;
             if stat.is_symlink() && (!todo.is_empty() || follow_last) {
+                if restricted {
+                    r.follow(
+                        synth::SynthTable::is_synth(handle) && resolve::is_magic_link(&dcache::child_path(&dir, &c)),
+                    )?;
+                }
                 links += 1;
                 if links > MAX_SYMLINKS {
                     return Err(Errno::ELOOP);
                 }
                 let target = target.ok_or(Errno::EIO)?;
                 if target.starts_with(b"/") {
-                    (cur, cur_stat) = (self.vfs.root, root_stat);
-                    names.clear();
-                    parents.clear();
+                    let at_anchor = restricted && r.anchored() && r.absolute()?;
+                    match (&self.anchor, at_anchor) {
+                        (Some(a), true) => {
+                            (cur, cur_stat) = a.cur;
+                            names = a.names.clone();
+                            parents = a.parents.clone();
+                        }
+                        _ => {
+                            (cur, cur_stat) = (self.vfs.root, root_stat);
+                            names.clear();
+                            parents.clear();
+                        }
+                    }
                 }
                 todo.extend(components(&target).rev().map(<[u8]>::to_vec));
                 continue;
+            }
+            if restricted && r.no_xdev && stat.dev != cur_stat.dev {
+                return Err(Errno::EXDEV);
             }
             parents.push((cur, cur_stat));
             names.push(c);
