@@ -228,3 +228,8 @@ fn flock_locks_belong_to_open_files() {
 fn openat2_how_checks_and_resolve_restrictions() {
     same_as_native("openat2");
 }
+
+#[test]
+fn positioned_vectored_reads_and_writes() {
+    same_as_native("vectored_io");
+}

@@ -13,6 +13,7 @@ mod openat2;
 mod poll;
 mod proc;
 mod process;
+mod rw;
 mod signal;
 mod strace;
 mod time;
@@ -83,15 +84,19 @@ fn handler(nr: u64) -> Option<Handler> {
     use libc::*;
     let nr = i64::try_from(nr).ok()?;
     Some(match nr {
-        SYS_read => fs::read,
-        SYS_write => fs::write,
-        SYS_readv => fs::readv,
-        SYS_writev => fs::writev,
-        SYS_pread64 => fs::pread64,
-        SYS_pwrite64 => fs::pwrite64,
+        SYS_read => rw::read,
+        SYS_write => rw::write,
+        SYS_readv => rw::readv,
+        SYS_writev => rw::writev,
+        SYS_pread64 => rw::pread64,
+        SYS_pwrite64 => rw::pwrite64,
         SYS_open => fs::open,
         SYS_openat => fs::openat,
         SYS_openat2 => openat2::openat2,
+        SYS_preadv => rw::preadv,
+        SYS_pwritev => rw::pwritev,
+        SYS_preadv2 => rw::preadv2,
+        SYS_pwritev2 => rw::pwritev2,
         SYS_close => fs::close,
         SYS_lseek => fs::lseek,
         SYS_dup => fs::dup,
