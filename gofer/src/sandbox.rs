@@ -110,11 +110,10 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
     let mut opened = Vec::with_capacity(sources.len());
     for s in sources {
         let fd = match &s.kind {
-            SourceKind::Bind(path) => Some(step(
-                "open mount source",
-                path,
-                open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()),
-            )?),
+            // A directory or a single file (docker binds /etc/hosts).
+            SourceKind::Bind(path) => {
+                Some(step("open mount source", path, open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()))?)
+            }
             SourceKind::Tmpfs => None,
         };
         opened.push(fd);
@@ -128,7 +127,19 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
     let staging = Path::new(STAGING);
     for (i, (s, fd)) in sources.iter().zip(&opened).enumerate() {
         let target = staging.join(i.to_string());
-        step("mkdir mount point", &target, mkdir(&target, Mode::from_bits_truncate(0o755)))?;
+        let is_file = fd
+            .as_ref()
+            .is_some_and(|fd| nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT != libc::S_IFDIR));
+        if is_file {
+            let made = open(
+                &target,
+                OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                Mode::from_bits_truncate(0o644),
+            );
+            drop(step("create mount point", &target, made)?);
+        } else {
+            step("mkdir mount point", &target, mkdir(&target, Mode::from_bits_truncate(0o755)))?;
+        }
         match fd {
             Some(fd) => bind(&proc_fd(fd), &target, s.readonly, base)?,
             None => {
@@ -160,7 +171,7 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
         let root = step(
             "open mount root",
             &p,
-            open(p.as_str(), OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()),
+            open(p.as_str(), OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()),
         )?;
         mounts.push(MountSpec { root, readonly: s.readonly });
     }

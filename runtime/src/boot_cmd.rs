@@ -7,10 +7,12 @@ use anyhow::Context;
 use clap::Args;
 use moat_gofer::GoferClient;
 use moat_sentry::kernel::exec::ExecError;
-use moat_sentry::kernel::{self, DebugLog, Kernel, Task};
+use moat_sentry::kernel::rlimits::Rlimit;
+use moat_sentry::kernel::{self, Creds, DebugLog, InitProcess, Kernel, Task};
 use moat_sentry::vfs::Vfs;
 
 use crate::fds::take_socket;
+use crate::oci::boot as oci_boot;
 
 /// Arguments of `moat boot`.
 #[derive(Args)]
@@ -39,6 +41,33 @@ pub struct BootArgs {
     /// Host name of the sandbox.
     #[arg(long, default_value = "moat")]
     hostname: String,
+    /// Init's user id.
+    #[arg(long, default_value_t = 0)]
+    uid: u32,
+    /// Init's group id.
+    #[arg(long, default_value_t = 0)]
+    gid: u32,
+    /// Init's supplementary groups.
+    #[arg(long = "group")]
+    groups: Vec<u32>,
+    /// Init's umask (octal).
+    #[arg(long, default_value = "022", value_parser = parse_octal)]
+    umask: u32,
+    /// A resource limit, as RESOURCE=SOFT:HARD (RESOURCE: the RLIMIT_* number).
+    #[arg(long = "rlimit", value_parser = parse_rlimit)]
+    rlimits: Vec<(u32, u64, u64)>,
+    /// OCI mode: a socket to the runtime. The Sentry waits for "go" on it
+    /// before it starts anything (its cgroups are set by then), answers
+    /// "ok" once init is loaded, or the error.
+    #[arg(long)]
+    ready_fd: Option<RawFd>,
+    /// OCI mode: serve the control socket at this path; init runs once a
+    /// start request comes.
+    #[arg(long)]
+    control: Option<std::path::PathBuf>,
+    /// Bring the loopback interface of this network namespace up.
+    #[arg(long)]
+    loopback_up: bool,
     /// The command and its arguments.
     #[arg(last = true, required = true)]
     command: Vec<String>,
@@ -51,6 +80,24 @@ fn parse_mount_point(s: &str) -> Result<(String, u32), String> {
         return Err(format!("mount point {s:?}: path must be absolute and canonical"));
     }
     Ok((path.trim_end_matches('/').to_string(), n))
+}
+
+impl BootArgs {
+    /// `--control`.
+    pub fn control(&self) -> Option<&std::path::Path> {
+        self.control.as_deref()
+    }
+}
+
+fn parse_octal(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s, 8).map_err(|_| format!("{s:?} is not an octal mode"))
+}
+
+fn parse_rlimit(s: &str) -> Result<(u32, u64, u64), String> {
+    let bad = || format!("rlimit {s:?}: expected RESOURCE=SOFT:HARD");
+    let (res, limits) = s.split_once('=').ok_or_else(bad)?;
+    let (soft, hard) = limits.split_once(':').ok_or_else(bad)?;
+    Ok((res.parse().map_err(|_| bad())?, soft.parse().map_err(|_| bad())?, hard.parse().map_err(|_| bad())?))
 }
 
 fn stdio() -> anyhow::Result<[OwnedFd; 3]> {
@@ -97,6 +144,74 @@ fn forward_signals(kernel: &moat_sentry::kernel::KernelRef) -> anyhow::Result<()
 /// Runs the sandbox's init to its end and returns its exit status as a
 /// shell reports it.
 pub fn run(args: BootArgs) -> anyhow::Result<i32> {
+    let ready = match args.ready_fd {
+        Some(fd) => {
+            let sock = take_socket(fd).context("ready socket")?;
+            oci_boot::wait_for_go(&sock)?;
+            Some(sock)
+        }
+        None => None,
+    };
+    let prepared = prepare(&args);
+    match (ready, prepared) {
+        (None, Ok((kernel, task))) => run_init(&kernel, task),
+        (None, Err(Prepare::Exec(code, message))) => {
+            eprintln!("moat: {message}");
+            Ok(code)
+        }
+        (None, Err(Prepare::Fatal(e))) => Err(e),
+        (Some(ready), Ok((kernel, task))) => oci_boot::serve_then_run(&args, ready, kernel, task),
+        (Some(ready), Err(e)) => {
+            let message = match e {
+                Prepare::Exec(_, message) => message,
+                Prepare::Fatal(e) => format!("{e:#}"),
+            };
+            oci_boot::report(&ready, &format!("error: {message}"));
+            Ok(1)
+        }
+    }
+}
+
+/// Why a sandbox could not be prepared.
+enum Prepare {
+    /// init's program could not be executed: the shell status to exit with
+    /// (127: not found, 126: not executable), and why.
+    Exec(i32, String),
+    /// Anything else.
+    Fatal(anyhow::Error),
+}
+
+pub(crate) fn run_init(kernel: &moat_sentry::kernel::KernelRef, mut task: Task) -> anyhow::Result<i32> {
+    let status = kernel::run(kernel, &mut task).context("sentry")?;
+    Ok(status.shell_code())
+}
+
+/// The kernel and init, loaded but not yet running.
+fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Prepare> {
+    let kernel = prepare_kernel(args).map_err(Prepare::Fatal)?;
+    let init = InitProcess {
+        stdio: stdio().map_err(Prepare::Fatal)?,
+        cwd: args.cwd.clone().into_bytes(),
+        argv: args.command.iter().map(|s| s.clone().into_bytes()).collect(),
+        envp: args.env.iter().map(|s| s.clone().into_bytes()).collect(),
+        creds: Creds { uid: args.uid, gid: args.gid, groups: args.groups.clone() },
+        rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
+        umask: args.umask,
+    };
+    match Task::init(&kernel, init) {
+        Ok(t) => Ok((kernel, t)),
+        Err(ExecError::Errno(e)) => {
+            let code = if e == nix::errno::Errno::ENOENT { 127 } else { 126 };
+            Err(Prepare::Exec(code, format!("exec {}: {}", args.command[0], e.desc())))
+        }
+        Err(ExecError::Fatal(k)) => Err(Prepare::Fatal(anyhow::Error::from(k).context("start init"))),
+    }
+}
+
+fn prepare_kernel(args: &BootArgs) -> anyhow::Result<moat_sentry::kernel::KernelRef> {
+    if args.loopback_up {
+        oci_boot::loopback_up().context("bring loopback up")?;
+    }
     let sock = take_socket(args.gofer_fd).context("gofer socket")?;
     let gofer = Arc::new(GoferClient::new(sock));
     let points: Vec<(Vec<u8>, u32)> = args.mount_points.iter().map(|(p, n)| (p.clone().into_bytes(), *n)).collect();
@@ -110,18 +225,10 @@ pub fn run(args: BootArgs) -> anyhow::Result<i32> {
         None if args.strace => Some(DebugLog::new(Box::new(std::io::stderr()))),
         None => None,
     };
-    let kernel = Kernel::new(vfs, log, args.strace, args.hostname.into_bytes());
-    let argv: Vec<Vec<u8>> = args.command.iter().map(|s| s.clone().into_bytes()).collect();
-    let envp: Vec<Vec<u8>> = args.env.iter().map(|s| s.clone().into_bytes()).collect();
-    forward_signals(&kernel)?;
-    let mut task = match Task::init(&kernel, stdio()?, args.cwd.as_bytes(), argv, envp) {
-        Ok(t) => t,
-        Err(ExecError::Errno(e)) => {
-            eprintln!("moat: exec {}: {}", args.command[0], e.desc());
-            return Ok(if e == nix::errno::Errno::ENOENT { 127 } else { 126 });
-        }
-        Err(ExecError::Fatal(k)) => return Err(k).context("start init"),
-    };
-    let status = kernel::run(&kernel, &mut task).context("sentry")?;
-    Ok(status.shell_code())
+    let kernel = Kernel::new(vfs, log, args.strace, args.hostname.clone().into_bytes());
+    if args.control.is_none() {
+        // moat do: terminal signals and moat do's own go to init.
+        forward_signals(&kernel)?;
+    }
+    Ok(kernel)
 }

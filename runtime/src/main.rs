@@ -1,25 +1,136 @@
-//! `moat`: the one binary users install. `moat do` runs a command in a
-//! sandbox; `moat boot` and `moat gofer` are the hidden entry points of the
-//! Sentry and Gofer processes. The OCI commands come with the lifecycle issue.
+//! `moat`: the one binary users install. The OCI runtime commands follow
+//! runc's command line; `moat do` runs a command in a sandbox with no
+//! bundle; `moat boot` and `moat gofer` are the hidden entry points of the
+//! Sentry and Gofer processes.
 
 mod boot_cmd;
 mod do_cmd;
 mod fds;
 mod gofer_cmd;
+mod oci;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(name = "moat", version, about = "moat: a sandboxed OCI container runtime")]
 struct Cli {
+    /// Directory of container state.
+    #[arg(long, global = true, default_value = "/run/moat")]
+    root: PathBuf,
+    /// Log file for errors and warnings (standard error by default).
+    #[arg(long, global = true)]
+    log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long, global = true, default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
+    /// More logging.
+    #[arg(long, global = true)]
+    debug: bool,
+    /// cgroupsPath is systemd's slice:prefix:name.
+    #[arg(long, global = true)]
+    systemd_cgroup: bool,
+    /// Platform that runs application code.
+    #[arg(long, global = true, default_value = "ptrace", value_parser = ["ptrace"])]
+    platform: String,
+    /// Networking: none (loopback only; inet sockets come later).
+    #[arg(long, global = true, default_value = "none", value_parser = ["none"])]
+    network: String,
+    /// Overlay over the root file system.
+    #[arg(long, global = true, default_value = "none", value_parser = ["none"])]
+    overlay: String,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Args)]
+struct CreateArgs {
+    /// Bundle directory (default: the current directory).
+    #[arg(short, long, default_value = ".")]
+    bundle: PathBuf,
+    /// Unix socket to send the terminal's master end to.
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
+    /// File to write the sandbox's host pid to.
+    #[arg(long)]
+    pid_file: Option<PathBuf>,
+    /// Accepted for runc compatibility (moat has no pivot_root to skip).
+    #[arg(long)]
+    no_pivot: bool,
+    /// Accepted for runc compatibility (no session keyring is made).
+    #[arg(long)]
+    no_new_keyring: bool,
+    /// Extra descriptors to pass on (only 0 is supported).
+    #[arg(long, default_value_t = 0)]
+    preserve_fds: u32,
+    /// Container id.
+    id: String,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run a command in a sandbox over the host's root (read-only) or a rootfs.
     Do(do_cmd::DoArgs),
+    /// Create a container from a bundle; init waits for start.
+    Create(CreateArgs),
+    /// Start a created container's init.
+    Start {
+        /// Container id.
+        id: String,
+    },
+    /// Create and start a container, and wait for it unless --detach.
+    Run {
+        #[command(flatten)]
+        create: CreateArgs,
+        /// Return once started.
+        #[arg(short, long)]
+        detach: bool,
+    },
+    /// Print a container's OCI state.
+    State {
+        /// Container id.
+        id: String,
+    },
+    /// Send a signal to a container's init (or every process with --all).
+    Kill {
+        /// Every process of the container.
+        #[arg(short, long)]
+        all: bool,
+        /// Container id.
+        id: String,
+        /// Signal name or number.
+        #[arg(default_value = "SIGTERM")]
+        signal: String,
+    },
+    /// Delete a container and everything it left.
+    Delete {
+        /// Kill it first if it runs.
+        #[arg(short, long)]
+        force: bool,
+        /// Container id.
+        id: String,
+    },
+    /// List containers.
+    List {
+        /// table or json.
+        #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Ids only.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// The host processes of a container.
+    Ps {
+        /// table or json.
+        #[arg(short, long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+        /// Container id.
+        id: String,
+        /// ps options (accepted; the table is moat's own).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        ps_args: Vec<String>,
+    },
     /// Start a Sentry (internal).
     #[command(hide = true)]
     Boot(boot_cmd::BootArgs),
@@ -28,16 +139,53 @@ enum Command {
     Gofer(gofer_cmd::GoferArgs),
 }
 
-fn main() {
-    let cli = Cli::parse();
-    let result = match cli.command {
+impl CreateArgs {
+    fn request(&self) -> anyhow::Result<oci::create::CreateRequest<'_>> {
+        if self.preserve_fds != 0 {
+            anyhow::bail!("--preserve-fds is not supported");
+        }
+        Ok(oci::create::CreateRequest {
+            id: &self.id,
+            bundle: &self.bundle,
+            pid_file: self.pid_file.as_deref(),
+            console_socket: self.console_socket.as_deref(),
+        })
+    }
+}
+
+fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
+    match cli.command {
         Command::Do(args) => do_cmd::run(args),
         Command::Boot(args) => boot_cmd::run(args),
         Command::Gofer(args) => gofer_cmd::run(args),
+        Command::Create(a) => oci::create::create(g, &a.request()?).map(|_| 0),
+        Command::Start { id } => oci::commands::start(g, &id).map(|()| 0),
+        Command::Run { create, detach } => oci::commands::run(g, &create.request()?, detach),
+        Command::State { id } => oci::commands::state(g, &id).map(|()| 0),
+        Command::Kill { all, id, signal } => oci::commands::kill_cmd(g, &id, &signal, all).map(|()| 0),
+        Command::Delete { force, id } => oci::commands::delete(g, &id, force).map(|()| 0),
+        Command::List { format, quiet } => oci::commands::list(g, format == "json", quiet).map(|()| 0),
+        Command::Ps { format, id, .. } => oci::commands::ps(g, &id, format == "json").map(|()| 0),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let g = oci::Global {
+        root: cli.root.clone(),
+        log: cli.log.clone(),
+        log_json: cli.log_format == "json",
+        debug: cli.debug,
+        systemd_cgroup: cli.systemd_cgroup,
     };
-    match result {
+    let _ = (&cli.platform, &cli.network, &cli.overlay);
+    let internal = matches!(cli.command, Command::Do(_) | Command::Boot(_) | Command::Gofer(_));
+    match run(cli, &g) {
         Ok(code) => std::process::exit(code),
         Err(e) => {
+            if !internal && g.log.is_some() {
+                g.log("error", &format!("{e:#}"));
+            }
             eprintln!("moat: {e:#}");
             std::process::exit(1);
         }

@@ -77,6 +77,25 @@ pub struct Creds {
     pub groups: Vec<u32>,
 }
 
+/// What the sandbox's first process is made of.
+#[derive(Debug)]
+pub struct InitProcess {
+    /// Host descriptors for its descriptors 0, 1 and 2.
+    pub stdio: [std::os::fd::OwnedFd; 3],
+    /// Working directory (absolute, in the sandbox).
+    pub cwd: Vec<u8>,
+    /// Arguments; `argv[0]` is searched along the PATH of `envp`.
+    pub argv: Vec<Vec<u8>>,
+    /// Environment, `K=V`.
+    pub envp: Vec<Vec<u8>>,
+    /// User, group and supplementary groups.
+    pub creds: Creds,
+    /// Limits that differ from the caller's own: (RLIMIT_*, limit).
+    pub rlimits: Vec<(u32, rlimits::Rlimit)>,
+    /// File mode creation mask.
+    pub umask: u32,
+}
+
 /// The kernel, shared by the Sentry threads of every task.
 pub type KernelRef = Arc<Kernel>;
 
@@ -152,6 +171,21 @@ impl Kernel {
         let q = Arc::new(sigqueue::SignalQueue::new()?);
         self.tasks().insert(pid, q.clone());
         Ok(q)
+    }
+
+    /// Host pids of the stubs that run the sandbox's processes.
+    pub fn stub_pids(&self) -> Vec<i32> {
+        let mut pids: Vec<i32> = self.tasks().values().map(|q| q.stub_pid()).filter(|&p| p > 0).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
+    }
+
+    /// Sandbox pids of every live task.
+    pub fn task_ids(&self) -> Vec<i32> {
+        let mut ids: Vec<i32> = self.tasks().keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// The live tasks' signal queues, locked.
@@ -323,16 +357,10 @@ fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> 
 }
 
 impl Task {
-    /// The sandbox's init: `argv[0]`'s program as pid 1, with the caller's
-    /// standard streams (`stdio`: host descriptors for 0, 1 and 2).
-    pub fn init(
-        kernel: &Kernel,
-        stdio: [std::os::fd::OwnedFd; 3],
-        cwd: &[u8],
-        argv: Vec<Vec<u8>>,
-        envp: Vec<Vec<u8>>,
-    ) -> Result<Task, exec::ExecError> {
-        let creds = Creds::default();
+    /// The sandbox's init: `argv[0]`'s program as pid 1.
+    pub fn init(kernel: &Kernel, init: InitProcess) -> Result<Task, exec::ExecError> {
+        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask } = init;
+        let cwd = &cwd[..];
         let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
         let found = kernel.vfs.lookup(b"/", cwd, true)?;
         kernel.vfs.release(found.handle);
@@ -341,7 +369,10 @@ impl Task {
         }
         let path = search_path(&kernel.vfs, &found.path, &path, &envp);
         let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
-        let rlimits = rlimits::Rlimits::initial();
+        let mut rlimits = rlimits::Rlimits::initial();
+        for (res, limit) in limits {
+            rlimits.set(res, limit)?;
+        }
         let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
         let mut fds = FdTable::new(usize::try_from(nofile).unwrap_or(NOFILE));
         for (i, fd) in stdio.into_iter().enumerate() {
@@ -370,7 +401,7 @@ impl Task {
             cwd: found.path,
             exe: p.exe,
             comm: p.comm,
-            umask: 0o022,
+            umask,
             nice: 0,
             clear_child_tid: 0,
             signals: signals::SignalState::default(),

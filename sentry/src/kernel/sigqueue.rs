@@ -173,6 +173,11 @@ impl SignalQueue {
         ok
     }
 
+    /// Host pid of the stub that runs the task.
+    pub fn stub_pid(&self) -> i32 {
+        self.stub.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// Records the stub that now runs the task (at start and at exec).
     pub fn set_stub(&self, pid: i32) {
         self.stub.store(pid, std::sync::atomic::Ordering::Release);

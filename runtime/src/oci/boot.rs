@@ -1,0 +1,114 @@
+//! The Sentry's side of an OCI container: the handshake with `create`,
+//! the control socket, and waiting for `start`.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::mpsc;
+
+use anyhow::{Context, bail};
+use moat_sentry::kernel::sigqueue::SigInfo;
+use moat_sentry::kernel::{KernelRef, Task};
+use nix::sys::socket::{MsgFlags, recv, send};
+
+use super::control::{self, Reply, Request};
+
+/// Waits for `create` to say "go": the sandbox's host processes are in
+/// their cgroups by then, so every stub forked later is too.
+pub fn wait_for_go(sock: &OwnedFd) -> anyhow::Result<()> {
+    let mut buf = [0u8; 16];
+    let n = loop {
+        match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.context("wait for the runtime")?,
+        }
+    };
+    if &buf[..n] != b"go" {
+        bail!("the runtime did not say go");
+    }
+    Ok(())
+}
+
+/// Tells `create` how the set-up went ("ok" or "error: …").
+pub fn report(sock: &OwnedFd, message: &str) {
+    let _ = send(sock.as_raw_fd(), message.as_bytes(), MsgFlags::empty());
+}
+
+/// Serves the control socket, reports readiness, waits for `start`, then
+/// runs init to its end.
+pub fn serve_then_run(
+    args: &crate::boot_cmd::BootArgs,
+    ready: OwnedFd,
+    kernel: KernelRef,
+    task: Task,
+) -> anyhow::Result<i32> {
+    let path = args.control().context("OCI mode needs --control")?;
+    let listener = match control::listen_at(path) {
+        Ok(l) => l,
+        Err(e) => {
+            report(&ready, &format!("error: {e:#}"));
+            return Ok(1);
+        }
+    };
+    let (start_tx, start_rx) = mpsc::channel::<()>();
+    let k = kernel.clone();
+    let spawned = std::thread::Builder::new().name("control".into()).spawn(move || {
+        control::serve(listener, |req| handle(&k, &start_tx, req));
+    });
+    if let Err(e) = spawned {
+        report(&ready, &format!("error: start the control thread: {e}"));
+        return Ok(1);
+    }
+    report(&ready, "ok");
+    drop(ready);
+    if start_rx.recv().is_err() {
+        bail!("the control socket closed before start");
+    }
+    crate::boot_cmd::run_init(&kernel, task)
+}
+
+fn handle(k: &KernelRef, start: &mpsc::Sender<()>, req: Request) -> Reply {
+    match req {
+        Request::Start => match start.send(()) {
+            Ok(()) => Reply::Ok,
+            Err(_) => Reply::Error { message: "the container has already started".into() },
+        },
+        Request::Signal { signo, all } => {
+            if !(1..=64).contains(&signo) {
+                return Reply::Error { message: format!("invalid signal {signo}") };
+            }
+            // From outside the sandbox: no sender inside it (pid 0), and
+            // init's default action applies only where Linux would apply it
+            // for a signal from an ancestor namespace.
+            let info = SigInfo::user(signo, 0, 0);
+            let targets = if all { k.task_ids() } else { vec![1] };
+            let mut sent = false;
+            for pid in targets {
+                sent |= k.send_signal(pid, info).is_ok();
+            }
+            if sent { Reply::Ok } else { Reply::Error { message: "the container is not running".into() } }
+        }
+        Request::Pids => Reply::Pids { sandbox: k.task_ids(), stubs: k.stub_pids() },
+    }
+}
+
+/// Brings `lo` up in this network namespace (a new one has it down).
+pub fn loopback_up() -> anyhow::Result<()> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
+    let sock = socket(AddressFamily::Inet, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).context("socket")?;
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write the ifreq we own,
+    // which names an interface and holds its flags in the union.
+    unsafe {
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(std::io::Error::last_os_error()).context("get lo flags");
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        if libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(std::io::Error::last_os_error()).context("set lo up");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! `moat create`: a sandbox for a bundle, up to the point where init waits
+//! for `start`.
+//!
+//! Host processes: the Gofer, and the Sentry (`moat boot`), both children
+//! of the caller, so that once `create` returns they belong to the
+//! caller's subreaper (containerd-shim). The Sentry is the process named in
+//! `--pid-file`: it exits with the container's status, lives in the
+//! container's network namespace and cgroup, and every stub it forks
+//! inherits both.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, bail};
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+
+use super::bundle::{NetNs, Plan, PlanMount};
+use super::state::{Container, HostProcess, Locked, StateRoot, Status};
+use super::{Global, cgroups, console, hooks};
+
+/// What `create` is asked.
+pub struct CreateRequest<'a> {
+    /// Container id.
+    pub id: &'a str,
+    /// Bundle directory.
+    pub bundle: &'a Path,
+    /// Where to write the Sentry's pid.
+    pub pid_file: Option<&'a Path>,
+    /// Where to send the terminal's master end.
+    pub console_socket: Option<&'a Path>,
+}
+
+/// Creates the container; on failure nothing of it is left.
+pub fn create(g: &Global, req: &CreateRequest<'_>) -> anyhow::Result<Container> {
+    let bundle = std::fs::canonicalize(req.bundle).with_context(|| format!("bundle {}", req.bundle.display()))?;
+    let plan = super::bundle::load(&bundle)?;
+    for w in &plan.warnings {
+        g.warn(&format!("{}: {w}", req.id));
+    }
+    match (plan.terminal, req.console_socket) {
+        (true, None) => bail!("config.json: process.terminal is true, but no --console-socket was given"),
+        (false, Some(_)) => bail!("--console-socket given, but config.json's process.terminal is false"),
+        _ => {}
+    }
+    let root = StateRoot::new(&g.root)?;
+    let locked = root.create(req.id)?;
+    let mut made = Made::default();
+    match build(g, req, &bundle, &plan, &locked, &mut made) {
+        Ok(c) => Ok(c),
+        Err(e) => {
+            made.undo();
+            let _ = locked.remove();
+            Err(e)
+        }
+    }
+}
+
+/// What a failing `create` must take down again.
+#[derive(Default)]
+struct Made {
+    pids: Vec<i32>,
+    cgroups: Vec<PathBuf>,
+    pid_file: Option<PathBuf>,
+}
+
+impl Made {
+    fn undo(&self) {
+        for &pid in &self.pids {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        }
+        let _ = cgroups::remove(&self.cgroups);
+        if let Some(p) = &self.pid_file {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+fn build(
+    g: &Global,
+    req: &CreateRequest<'_>,
+    bundle: &Path,
+    plan: &Plan,
+    locked: &Locked,
+    made: &mut Made,
+) -> anyhow::Result<Container> {
+    let mut container = Container {
+        id: req.id.to_string(),
+        bundle: bundle.to_path_buf(),
+        rootfs: plan.rootfs.clone(),
+        status: Status::Creating,
+        sentry: HostProcess::default(),
+        gofer: HostProcess::default(),
+        created: super::state::rfc3339(std::time::SystemTime::now()),
+        annotations: plan.spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+        cgroups: Vec::new(),
+        hooks: plan.spec.hooks().clone(),
+    };
+    locked.write(&container)?;
+    let rel = match &plan.cgroups_path {
+        Some(p) => cgroups::relative_path(p, g.systemd_cgroup)?,
+        None => PathBuf::from("moat").join(req.id),
+    };
+    made.cgroups = cgroups::create(&rel)?;
+    container.cgroups = made.cgroups.clone();
+    let terminal = match req.console_socket {
+        Some(_) => Some(console::Terminal::open(plan)?),
+        None => None,
+    };
+    let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair for the gofer")?;
+    let (ready, ready_theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair for the sentry")?;
+    let gofer = spawn(gofer_command(plan), &[(&gofer_end, 3)], None, &NetNs::Host, None)?;
+    made.pids.push(gofer);
+    drop(gofer_end);
+    let boot = boot_command(plan, &locked.control_socket());
+    let stdio = terminal.as_ref().map(console::Terminal::slave);
+    let sentry = spawn(boot, &[(&sentry_end, 3), (&ready_theirs, 4)], stdio, &plan.netns, terminal.as_ref())?;
+    made.pids.push(sentry);
+    drop(sentry_end);
+    drop(ready_theirs);
+    cgroups::enter(&made.cgroups, gofer)?;
+    cgroups::enter(&made.cgroups, sentry)?;
+    if let Some(r) = &plan.resources {
+        cgroups::apply(&made.cgroups, r)?;
+    }
+    container.gofer = HostProcess::of(gofer).context("the gofer exited at once")?;
+    container.sentry = HostProcess::of(sentry).context("the sentry exited at once")?;
+    g.debug(&format!("{}: sentry {sentry}, gofer {gofer}, cgroups {:?}", req.id, made.cgroups));
+    send(ready.as_raw_fd(), b"go", MsgFlags::empty()).context("start the sentry")?;
+    let answer = receive(&ready)?;
+    if answer != "ok" {
+        bail!("{}", answer.strip_prefix("error: ").unwrap_or(&answer));
+    }
+    if let (Some(t), Some(sock)) = (terminal, req.console_socket) {
+        t.send_master(sock)?;
+    }
+    if let Some(p) = req.pid_file {
+        super::state::write_atomically(p, sentry.to_string().as_bytes())
+            .with_context(|| format!("write pid file {}", p.display()))?;
+        made.pid_file = Some(p.to_path_buf());
+    }
+    let state = container.oci_state();
+    let h = plan.spec.hooks().as_ref();
+    #[allow(deprecated)]
+    let prestart = h.and_then(|h| h.prestart().as_ref());
+    hooks::run_all("prestart", prestart, &state)?;
+    hooks::run_all("createRuntime", h.and_then(|h| h.create_runtime().as_ref()), &state)?;
+    hooks::run_all("createContainer", h.and_then(|h| h.create_container().as_ref()), &state)?;
+    container.status = Status::Created;
+    locked.write(&container)?;
+    Ok(container)
+}
+
+fn receive(sock: &OwnedFd) -> anyhow::Result<String> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let n = loop {
+        match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            r => break r.context("wait for the sentry")?,
+        }
+    };
+    if n == 0 {
+        bail!("the sentry exited during set-up");
+    }
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+fn self_command() -> anyhow::Result<Command> {
+    Ok(Command::new(std::env::current_exe().context("find the moat binary")?))
+}
+
+fn gofer_command(plan: &Plan) -> Command {
+    let mut args = vec!["gofer".to_string(), "--sock-fd".into(), "3".into()];
+    let mode = |ro: bool| if ro { "ro" } else { "rw" };
+    args.push(format!("--mount={}:{}", mode(plan.root_readonly), plan.rootfs.display()));
+    for m in &plan.mounts {
+        args.push(match m {
+            PlanMount::Bind { source, readonly, .. } => format!("--mount={}:{}", mode(*readonly), source.display()),
+            PlanMount::Tmpfs { .. } => "--mount=tmpfs".to_string(),
+        });
+    }
+    let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    cmd
+}
+
+fn boot_command(plan: &Plan, control: &Path) -> Command {
+    let mut args = vec![
+        "boot".to_string(),
+        "--gofer-fd=3".into(),
+        "--ready-fd=4".into(),
+        format!("--control={}", control.display()),
+        format!("--cwd={}", plan.cwd),
+        format!("--uid={}", plan.uid),
+        format!("--gid={}", plan.gid),
+        format!("--umask={:o}", plan.umask),
+    ];
+    if !plan.hostname.is_empty() {
+        args.push(format!("--hostname={}", plan.hostname));
+    }
+    args.extend(plan.groups.iter().map(|g| format!("--group={g}")));
+    args.extend(plan.rlimits.iter().map(|(r, s, h)| format!("--rlimit={r}={s}:{h}")));
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let dest = match m {
+            PlanMount::Bind { destination, .. } | PlanMount::Tmpfs { destination } => destination,
+        };
+        args.push(format!("--mount-point={dest}:{}", i + 1));
+    }
+    if plan.root_readonly {
+        args.push("--root-readonly".into());
+    }
+    if plan.netns == NetNs::New {
+        args.push("--loopback-up".into());
+    }
+    args.extend(plan.env.iter().map(|e| format!("--env={e}")));
+    args.push("--".into());
+    args.extend(plan.args.iter().cloned());
+    let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));
+    cmd.args(args);
+    cmd
+}
+
+/// Starts `cmd` with `fds` at their numbers, in its own session, in the
+/// network namespace `netns`; `stdio` replaces the standard streams.
+fn spawn(
+    mut cmd: Command,
+    fds: &[(&OwnedFd, i32)],
+    stdio: Option<std::os::fd::RawFd>,
+    netns: &NetNs,
+    terminal: Option<&console::Terminal>,
+) -> anyhow::Result<i32> {
+    // Descriptors go to high numbers first, so that moving one to 3 cannot
+    // overwrite another still to be moved.
+    let mut high = Vec::new();
+    for (fd, target) in fds {
+        let h = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(100)).context("duplicate descriptor")?;
+        high.push((h, *target));
+    }
+    let ns_file = match netns {
+        NetNs::Join(p) => {
+            Some(std::fs::File::open(p).with_context(|| format!("open network namespace {}", p.display()))?)
+        }
+        _ => None,
+    };
+    let ns_fd = ns_file.as_ref().map(|f| f.as_raw_fd());
+    let new_net = *netns == NetNs::New;
+    let moves: Vec<(i32, i32)> = high.iter().map(|&(h, t)| (h, t)).collect();
+    let ctty = terminal.is_some();
+    // SAFETY: between fork and exec the closure makes only async-signal-safe
+    // system calls (setsid, setns, unshare, dup2, ioctl) on descriptors
+    // that stay open until spawn returns.
+    unsafe {
+        cmd.pre_exec(move || {
+            let check = |r: libc::c_int| if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
+            check(libc::setsid())?;
+            if let Some(fd) = ns_fd {
+                check(libc::setns(fd, libc::CLONE_NEWNET))?;
+            }
+            if new_net {
+                check(libc::unshare(libc::CLONE_NEWNET))?;
+            }
+            if let Some(fd) = stdio {
+                for t in 0..3 {
+                    check(libc::dup2(fd, t))?;
+                }
+                if ctty {
+                    check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
+                }
+            }
+            for &(h, t) in &moves {
+                check(libc::dup2(h, t))?;
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().with_context(|| format!("start {:?}", cmd.get_args().next().unwrap_or_default()));
+    for (h, _) in high {
+        let _ = nix::unistd::close(h);
+    }
+    Ok(child?.id() as i32)
+}
