@@ -87,11 +87,16 @@ impl Server {
         nix::sys::stat::umask(nix::sys::stat::Mode::empty());
         let mut mounts = Vec::with_capacity(config.mounts.len());
         for (index, m) in config.mounts.into_iter().enumerate() {
-            let fd = hostfs::open_path(m.root.as_fd(), b".").map_err(|errno| ServerError::Mount { index, errno })?;
-            let st = hostfs::stat(fd.as_fd()).map_err(|errno| ServerError::Mount { index, errno })?;
-            if !st.is_dir() {
+            let st = hostfs::stat(m.root.as_fd()).map_err(|errno| ServerError::Mount { index, errno })?;
+            // A mount root is a directory, or a regular file (a single-file
+            // bind such as docker's /etc/hosts); nothing else.
+            let fd = if st.is_dir() {
+                hostfs::open_path(m.root.as_fd(), b".").map_err(|errno| ServerError::Mount { index, errno })?
+            } else if st.mode & libc::S_IFMT == libc::S_IFREG {
+                m.root.try_clone().map_err(|_| ServerError::Mount { index, errno: Errno::EMFILE })?
+            } else {
                 return Err(ServerError::Mount { index, errno: Errno::ENOTDIR });
-            }
+            };
             mounts.push(MountRoot { fd, dev: st.dev, ino: st.ino, readonly: m.readonly });
         }
         Ok(Server {

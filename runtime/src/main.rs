@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "moat", version, about = "moat: a sandboxed OCI container runtime")]
+#[command(name = "moat", version, about = "moat: a sandboxed OCI container runtime", args_override_self = true)]
 struct Cli {
     /// Directory of container state.
     #[arg(long, global = true, default_value = "/run/moat")]
@@ -131,6 +131,27 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },
+    /// Register moat as a docker runtime in daemon.json.
+    Install {
+        /// docker's daemon configuration.
+        #[arg(long, default_value = "/etc/docker/daemon.json")]
+        config_file: PathBuf,
+        /// Runtime name for `docker run --runtime=NAME`.
+        #[arg(long, default_value = "moat")]
+        runtime: String,
+        /// Flags docker passes to moat before each command (runtimeArgs).
+        #[arg(last = true)]
+        runtime_args: Vec<String>,
+    },
+    /// Remove moat's runtime entry from docker's daemon.json.
+    Uninstall {
+        /// docker's daemon configuration.
+        #[arg(long, default_value = "/etc/docker/daemon.json")]
+        config_file: PathBuf,
+        /// Runtime name.
+        #[arg(long, default_value = "moat")]
+        runtime: String,
+    },
     /// Start a Sentry (internal).
     #[command(hide = true)]
     Boot(boot_cmd::BootArgs),
@@ -165,6 +186,10 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
         Command::Kill { all, id, signal } => oci::commands::kill_cmd(g, &id, &signal, all).map(|()| 0),
         Command::Delete { force, id } => oci::commands::delete(g, &id, force).map(|()| 0),
         Command::List { format, quiet } => oci::commands::list(g, format == "json", quiet).map(|()| 0),
+        Command::Install { config_file, runtime, runtime_args } => {
+            oci::install::install(&config_file, &runtime, &runtime_args).map(|()| 0)
+        }
+        Command::Uninstall { config_file, runtime } => oci::install::uninstall(&config_file, &runtime).map(|()| 0),
         Command::Ps { format, id, .. } => oci::commands::ps(g, &id, format == "json").map(|()| 0),
     }
 }

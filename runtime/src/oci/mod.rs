@@ -8,6 +8,7 @@ pub mod console;
 pub mod control;
 pub mod create;
 pub mod hooks;
+pub mod install;
 pub mod signals;
 pub mod state;
 
