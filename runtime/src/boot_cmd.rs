@@ -202,7 +202,10 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         Ok(t) => Ok((kernel, t)),
         Err(ExecError::Errno(e)) => {
             let code = if e == nix::errno::Errno::ENOENT { 127 } else { 126 };
-            Err(Prepare::Exec(code, format!("exec {}: {}", args.command[0], e.desc())))
+            Err(Prepare::Exec(
+                code,
+                format!("exec {}: {}", args.command[0], crate::oci::boot::lowercase_first(e.desc())),
+            ))
         }
         Err(ExecError::Fatal(k)) => Err(Prepare::Fatal(anyhow::Error::from(k).context("start init"))),
     }

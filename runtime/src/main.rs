@@ -87,6 +87,44 @@ enum Command {
         #[arg(short, long)]
         detach: bool,
     },
+    /// Run a new process in a running container.
+    Exec {
+        /// The process as OCI process JSON.
+        #[arg(short, long)]
+        process: Option<PathBuf>,
+        /// Return once started (a child process waits for it).
+        #[arg(short, long)]
+        detach: bool,
+        /// File to write the waiting process's pid to.
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+        /// Allocate a terminal.
+        #[arg(short, long)]
+        tty: bool,
+        /// Unix socket to send the terminal's master end to.
+        #[arg(long)]
+        console_socket: Option<PathBuf>,
+        /// Working directory.
+        #[arg(long)]
+        cwd: Option<String>,
+        /// Environment variable, K=V.
+        #[arg(short, long)]
+        env: Vec<String>,
+        /// UID[:GID].
+        #[arg(short, long)]
+        user: Option<String>,
+        /// Capabilities to add (applied with the security context issue).
+        #[arg(short, long)]
+        cap: Vec<String>,
+        /// Set no_new_privs (applied with the security context issue).
+        #[arg(long)]
+        no_new_privs: bool,
+        /// Container id.
+        id: String,
+        /// Command and arguments (without --process).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Print a container's OCI state.
     State {
         /// Container id.
@@ -182,6 +220,37 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
         Command::Create(a) => oci::create::create(g, &a.request()?).map(|_| 0),
         Command::Start { id } => oci::commands::start(g, &id).map(|()| 0),
         Command::Run { create, detach } => oci::commands::run(g, &create.request()?, detach),
+        Command::Exec {
+            process,
+            detach,
+            pid_file,
+            tty,
+            console_socket,
+            cwd,
+            env,
+            user,
+            cap,
+            no_new_privs,
+            id,
+            command,
+        } => {
+            if !cap.is_empty() || no_new_privs {
+                g.warn(&format!("{id}: exec --cap and --no-new-privs are not enforced yet"));
+            }
+            let req = oci::exec::ExecRequest {
+                id,
+                process_file: process,
+                args: command,
+                detach,
+                pid_file,
+                tty,
+                console_socket,
+                cwd,
+                env,
+                user,
+            };
+            oci::exec::exec(g, &req)
+        }
         Command::State { id } => oci::commands::state(g, &id).map(|()| 0),
         Command::Kill { all, id, signal } => oci::commands::kill_cmd(g, &id, &signal, all).map(|()| 0),
         Command::Delete { force, id } => oci::commands::delete(g, &id, force).map(|()| 0),

@@ -34,7 +34,7 @@ fn exit_status_is_the_commands() {
 fn missing_and_unrunnable_commands_fail_like_a_shell() {
     let out = moat_do(&["--", "/nonexistent/cmd"]);
     assert_eq!(out.status.code(), Some(127));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("exec /nonexistent/cmd: No such file or directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exec /nonexistent/cmd: no such file or directory"));
     let out = moat_do(&["--", "/etc/passwd"]);
     assert_eq!(out.status.code(), Some(126));
     assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
@@ -229,7 +229,7 @@ fn environment_and_working_directory() {
     assert_eq!(String::from_utf8_lossy(&sandboxed.stdout), native);
     let out = moat_do(&["--cwd", "/nonexistent", "--", "/bin/busybox", "true"]);
     assert_ne!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("No such file or directory"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no such file or directory"), "{out:?}");
 }
 
 #[test]

@@ -2,14 +2,16 @@
 //! the control socket, and waiting for `start`.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 
 use anyhow::{Context, bail};
+use moat_sentry::kernel::exec::ExecError;
 use moat_sentry::kernel::sigqueue::SigInfo;
-use moat_sentry::kernel::{KernelRef, Task};
+use moat_sentry::kernel::{Creds, InitProcess, KernelRef, Task, outside};
 use nix::sys::socket::{MsgFlags, recv, send};
 
-use super::control::{self, Reply, Request};
+use super::control::{self, Incoming, Reply, Request};
 
 /// Waits for `create` to say "go": the sandbox's host processes are in
 /// their cgroups by then, so every stub forked later is too.
@@ -51,7 +53,7 @@ pub fn serve_then_run(
     let (start_tx, start_rx) = mpsc::channel::<()>();
     let k = kernel.clone();
     let spawned = std::thread::Builder::new().name("control".into()).spawn(move || {
-        control::serve(listener, |req| handle(&k, &start_tx, req));
+        control::serve(listener, |inc| handle(&k, &start_tx, inc));
     });
     if let Err(e) = spawned {
         report(&ready, &format!("error: start the control thread: {e}"));
@@ -65,28 +67,90 @@ pub fn serve_then_run(
     crate::boot_cmd::run_init(&kernel, task)
 }
 
-fn handle(k: &KernelRef, start: &mpsc::Sender<()>, req: Request) -> Reply {
-    match req {
+fn handle(k: &KernelRef, start: &mpsc::Sender<()>, inc: Incoming) {
+    let reply = match &inc.request {
         Request::Start => match start.send(()) {
             Ok(()) => Reply::Ok,
             Err(_) => Reply::Error { message: "the container has already started".into() },
         },
-        Request::Signal { signo, all } => {
-            if !(1..=64).contains(&signo) {
-                return Reply::Error { message: format!("invalid signal {signo}") };
-            }
-            // From outside the sandbox: no sender inside it (pid 0), and
-            // init's default action applies only where Linux would apply it
-            // for a signal from an ancestor namespace.
-            let info = SigInfo::user(signo, 0, 0);
-            let targets = if all { k.task_ids() } else { vec![1] };
-            let mut sent = false;
-            for pid in targets {
-                sent |= k.send_signal(pid, info).is_ok();
-            }
-            if sent { Reply::Ok } else { Reply::Error { message: "the container is not running".into() } }
-        }
+        &Request::Signal { signo, all, pid } => signal(k, signo, all, pid),
         Request::Pids => Reply::Pids { sandbox: k.task_ids(), stubs: k.stub_pids() },
+        Request::Exec { .. } => return exec(k, inc),
+    };
+    inc.reply(&reply);
+}
+
+fn signal(k: &KernelRef, signo: i32, all: bool, pid: Option<i32>) -> Reply {
+    if !(1..=64).contains(&signo) {
+        return Reply::Error { message: format!("invalid signal {signo}") };
+    }
+    // From outside the sandbox: no sender inside it (pid 0), and init's
+    // default action applies only where Linux would apply it for a signal
+    // from an ancestor namespace.
+    let info = SigInfo::user(signo, 0, 0);
+    let targets = match (all, pid) {
+        (true, _) => k.task_ids(),
+        (false, Some(p)) => vec![p],
+        (false, None) => vec![1],
+    };
+    let mut sent = false;
+    for pid in targets {
+        sent |= k.send_signal(pid, info).is_ok();
+    }
+    if sent { Reply::Ok } else { Reply::Error { message: "no such process in the container".into() } }
+}
+
+/// Starts an `Exec` process; its connection then carries its end, and its
+/// closing (the waiting `moat exec` killed) kills the process.
+fn exec(k: &KernelRef, inc: Incoming) {
+    let Request::Exec { process } = &inc.request else { return };
+    let Some(stdio) = three(&inc.fds) else {
+        return inc.reply(&Reply::Error { message: "exec needs three standard streams".into() });
+    };
+    let init = InitProcess {
+        stdio,
+        cwd: process.cwd.clone().into_bytes(),
+        argv: process.args.iter().map(|a| a.clone().into_bytes()).collect(),
+        envp: process.env.iter().map(|e| e.clone().into_bytes()).collect(),
+        creds: Creds { uid: process.uid, gid: process.gid, groups: process.groups.clone() },
+        rlimits: Vec::new(),
+        umask: process.umask,
+    };
+    let arg0 = process.args.first().cloned().unwrap_or_default();
+    let started = match outside::spawn(k, init) {
+        Ok(s) => s,
+        Err(ExecError::Errno(e)) => {
+            return inc.reply(&Reply::Error { message: format!("exec {arg0}: {}", lowercase_first(e.desc())) });
+        }
+        Err(e) => return inc.reply(&Reply::Error { message: format!("exec {arg0}: {e}") }),
+    };
+    let pid = started.pid;
+    inc.reply(&Reply::Started { pid });
+    let ended = Arc::new(AtomicBool::new(false));
+    let (k2, ended2) = (k.clone(), ended.clone());
+    let watcher = inc.try_clone_conn().ok();
+    let _ = std::thread::Builder::new().name(format!("exec-{pid}")).spawn(move || {
+        let status = started.ended.recv().map_or(128 + libc::SIGKILL, |s| s.shell_code());
+        ended2.store(true, Ordering::Release);
+        inc.reply(&Reply::Exited { status });
+    });
+    if watcher.is_some() {
+        let _ = std::thread::Builder::new().name(format!("exec-{pid}-caller")).spawn(move || {
+            let mut b = [0u8; 1];
+            if let Some(conn) = watcher {
+                while let Err(nix::errno::Errno::EINTR) = recv(conn.as_raw_fd(), &mut b, MsgFlags::empty()) {}
+            }
+            if !ended.load(Ordering::Acquire) {
+                let _ = k2.send_signal(pid, SigInfo::user(libc::SIGKILL, 0, 0));
+            }
+        });
+    }
+}
+
+fn three(fds: &[OwnedFd]) -> Option<[OwnedFd; 3]> {
+    match fds {
+        [a, b, c] => Some([a.try_clone().ok()?, b.try_clone().ok()?, c.try_clone().ok()?]),
+        _ => None,
     }
 }
 
@@ -111,4 +175,14 @@ pub fn loopback_up() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// An errno's description as an error message goes ("no such file or
+/// directory"): docker recognises that text to answer 127.
+pub fn lowercase_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
 }

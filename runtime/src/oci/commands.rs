@@ -66,7 +66,7 @@ pub fn kill_cmd(g: &Global, id: &str, signal: &str, all: bool) -> anyhow::Result
         kill(Pid::from_raw(c.sentry.pid), Signal::SIGKILL).context("kill the sandbox")?;
         return Ok(());
     }
-    ask(&locked, &Request::Signal { signo, all })?;
+    ask(&locked, &Request::Signal { signo, all, pid: None })?;
     Ok(())
 }
 
@@ -244,7 +244,7 @@ fn forward_signals(control: std::path::PathBuf) {
     }
     let _ = std::thread::Builder::new().name("signals".into()).spawn(move || {
         while let Ok(sig) = set.wait() {
-            let _ = control::call(Path::new(&control), &Request::Signal { signo: sig as i32, all: false });
+            let _ = control::call(Path::new(&control), &Request::Signal { signo: sig as i32, all: false, pid: None });
         }
     });
 }

@@ -23,7 +23,12 @@ pub struct Terminal {
 impl Terminal {
     /// Opens a pair sized as `process.consoleSize` says.
     pub fn open(plan: &Plan) -> anyhow::Result<Terminal> {
-        let size = plan.spec.process().as_ref().and_then(|p| p.console_size()).map(|b| nix::pty::Winsize {
+        Terminal::open_sized(plan.spec.process().as_ref().and_then(|p| p.console_size()))
+    }
+
+    /// Opens a pair of `size` (the host's default when None).
+    pub fn open_sized(size: Option<oci_spec::runtime::Box>) -> anyhow::Result<Terminal> {
+        let size = size.map(|b| nix::pty::Winsize {
             ws_row: b.height() as u16,
             ws_col: b.width() as u16,
             ws_xpixel: 0,

@@ -184,7 +184,9 @@ fn gofer_command(plan: &Plan) -> Command {
         });
     }
     let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null());
+    // Not the caller's stderr: with a terminal that is a pipe the caller
+    // waits to see closed (and without one, the container's own stderr).
+    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     cmd
 }
 
@@ -274,6 +276,11 @@ fn spawn(
             for &(h, t) in &moves {
                 check(libc::dup2(h, t))?;
             }
+            // Nothing else of the caller's goes along: a pipe the caller
+            // reads our output from (containerd-shim's) must close when
+            // create exits, not when the sandbox does.
+            let first_free = moves.iter().map(|&(_, t)| t + 1).max().unwrap_or(3);
+            check(libc::syscall(libc::SYS_close_range, first_free, libc::c_uint::MAX, 0) as libc::c_int)?;
             Ok(())
         });
     }

@@ -22,7 +22,8 @@ fn read(config: &Path) -> anyhow::Result<Map<String, Value>> {
 fn write(config: &Path, doc: &Map<String, Value>) -> anyhow::Result<()> {
     if config.exists() {
         let backup = config.with_extension("json.moat-backup");
-        std::fs::copy(config, &backup).with_context(|| format!("back {} up to {}", config.display(), backup.display()))?;
+        std::fs::copy(config, &backup)
+            .with_context(|| format!("back {} up to {}", config.display(), backup.display()))?;
     } else if let Some(dir) = config.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     }
@@ -46,7 +47,10 @@ pub fn install(config: &Path, name: &str, args: &[String]) -> anyhow::Result<()>
     }
     runtimes.insert(name.to_string(), Value::Object(entry));
     write(config, &doc)?;
-    println!("added runtime {name:?} to {}; restart dockerd to use it: docker run --runtime={name} …", config.display());
+    println!(
+        "added runtime {name:?} to {}; restart dockerd to use it: docker run --runtime={name} …",
+        config.display()
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod console;
 pub mod control;
 pub mod create;
+pub mod exec;
 pub mod hooks;
 pub mod install;
 pub mod signals;

@@ -13,6 +13,7 @@ pub mod fd_table;
 pub mod flock_table;
 pub mod fork;
 pub mod itimer;
+pub mod outside;
 pub mod process;
 pub mod procfs;
 pub mod rlimits;
@@ -359,6 +360,13 @@ fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> 
 impl Task {
     /// The sandbox's init: `argv[0]`'s program as pid 1.
     pub fn init(kernel: &Kernel, init: InitProcess) -> Result<Task, exec::ExecError> {
+        Task::first(kernel, 1, init)
+    }
+
+    /// A process made from nothing (init, or one the runtime's `exec`
+    /// starts) as `pid`, which the process table already holds. The stub
+    /// is made by, and bound to, the calling thread.
+    pub fn first(kernel: &Kernel, pid: i32, init: InitProcess) -> Result<Task, exec::ExecError> {
         let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask } = init;
         let cwd = &cwd[..];
         let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
@@ -380,9 +388,9 @@ impl Task {
             let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);
             fds.set(i as i32, file, false)?;
         }
-        let queue = kernel.register(1)?;
+        let queue = kernel.register(pid)?;
         kernel.proc_infos.set(
-            1,
+            pid,
             procfs::ProcInfo {
                 comm: p.comm.clone(),
                 cmdline: p.cmdline.clone(),
@@ -394,7 +402,7 @@ impl Task {
         );
         queue.set_stub(p.mm.stub_pid());
         Ok(Task {
-            tid: 1,
+            tid: pid,
             regs: p.regs,
             fds,
             creds,

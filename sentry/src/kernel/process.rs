@@ -138,6 +138,16 @@ impl ProcessTable {
         Err(Errno::EAGAIN)
     }
 
+    /// Adds a process whose parent is outside the sandbox (the runtime's
+    /// `exec`): parent pid 0, leader of a new session and group.
+    pub fn add_outsider(&mut self) -> Result<i32, Errno> {
+        let pid = self.add_child(1)?;
+        if let Some(p) = self.procs.get_mut(&pid) {
+            *p = Proc { ppid: 0, pgid: pid, sid: pid, state: ProcState::Running, report: None, ..Proc::default() };
+        }
+        Ok(pid)
+    }
+
     /// Forgets a child that never ran (its creation failed).
     pub fn discard(&mut self, pid: i32) {
         self.procs.remove(&pid);
