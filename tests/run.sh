@@ -12,7 +12,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 command -v cargo >/dev/null || { echo "tests/run.sh: cargo not found: install a Rust toolchain >= 1.85 (rustup)" >&2; exit 1; }
 
-packages=(libseccomp-dev pkg-config gcc busybox-static)
+packages=(libseccomp-dev pkg-config gcc busybox-static docker.io containerd runc)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -169,6 +169,14 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },
+    /// Write a default config.json for a bundle.
+    Spec {
+        /// Bundle directory.
+        #[arg(short, long, default_value = ".")]
+        bundle: PathBuf,
+    },
+    /// Print the OCI features document.
+    Features,
     /// Register moat as a docker runtime in daemon.json.
     Install {
         /// docker's daemon configuration.
@@ -255,6 +263,8 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
         Command::Kill { all, id, signal } => oci::commands::kill_cmd(g, &id, &signal, all).map(|()| 0),
         Command::Delete { force, id } => oci::commands::delete(g, &id, force).map(|()| 0),
         Command::List { format, quiet } => oci::commands::list(g, format == "json", quiet).map(|()| 0),
+        Command::Spec { bundle } => oci::spec_cmd::spec(&bundle).map(|()| 0),
+        Command::Features => oci::spec_cmd::features().map(|()| 0),
         Command::Install { config_file, runtime, runtime_args } => {
             oci::install::install(&config_file, &runtime, &runtime_args).map(|()| 0)
         }

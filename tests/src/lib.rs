@@ -4,6 +4,8 @@
 
 pub mod conformance;
 pub mod differential;
+pub mod docker;
+pub mod oci;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};

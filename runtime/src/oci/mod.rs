@@ -11,6 +11,7 @@ pub mod exec;
 pub mod hooks;
 pub mod install;
 pub mod signals;
+pub mod spec_cmd;
 pub mod state;
 
 use std::io::Write;
