@@ -37,7 +37,7 @@ fn missing_and_unrunnable_commands_fail_like_a_shell() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("exec /nonexistent/cmd: no such file or directory"));
     let out = moat_do(&["--", "/etc/passwd"]);
     assert_eq!(out.status.code(), Some(126));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Permission denied"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exec /etc/passwd: permission denied"));
 }
 
 #[test]
