@@ -65,6 +65,9 @@ pub struct BootArgs {
     /// start request comes.
     #[arg(long)]
     control: Option<std::path::PathBuf>,
+    /// A signal init starts with ignored (repeatable).
+    #[arg(long = "ignore-signal")]
+    ignored_signals: Vec<i32>,
     /// Bring the loopback interface of this network namespace up.
     #[arg(long)]
     loopback_up: bool,
@@ -144,6 +147,12 @@ fn forward_signals(kernel: &moat_sentry::kernel::KernelRef) -> anyhow::Result<()
 /// Runs the sandbox's init to its end and returns its exit status as a
 /// shell reports it.
 pub fn run(args: BootArgs) -> anyhow::Result<i32> {
+    if args.control.is_some() {
+        // Before any thread exists, so every thread inherits it: the
+        // terminal's signals are taken by one thread and passed into the
+        // sandbox.
+        oci_boot::block_terminal_signals();
+    }
     let ready = match args.ready_fd {
         Some(fd) => {
             let sock = take_socket(fd).context("ready socket")?;
@@ -197,6 +206,7 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         creds: Creds { uid: args.uid, gid: args.gid, groups: args.groups.clone() },
         rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
         umask: args.umask,
+        ignored_signals: args.ignored_signals.clone(),
     };
     match Task::init(&kernel, init) {
         Ok(t) => Ok((kernel, t)),

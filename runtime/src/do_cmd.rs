@@ -115,8 +115,34 @@ fn forward_to(pid: i32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Signals this process was started with ignored, which the command must
+/// start with ignored too, as if `moat do` had exec'd it (a `nohup`, or a
+/// shell's background job ignoring SIGINT and SIGQUIT). SIGPIPE is left
+/// out: Rust's runtime ignores it in every program, so the caller's choice
+/// cannot be told; SIGCHLD too, whose SIG_IGN changes how children are
+/// reaped.
+fn inherited_ignored() -> Vec<i32> {
+    let mut out = Vec::new();
+    for sig in 1..32 {
+        if matches!(sig, libc::SIGKILL | libc::SIGSTOP | libc::SIGPIPE | libc::SIGCHLD) {
+            continue;
+        }
+        // SAFETY: sigaction is plain data (all zeroes is valid), and a null
+        // new action only reads the current one into `old`.
+        let (r, old) = unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            (libc::sigaction(sig, std::ptr::null(), &mut old), old)
+        };
+        if r == 0 && old.sa_sigaction == libc::SIG_IGN {
+            out.push(sig);
+        }
+    }
+    out
+}
+
 /// Runs `moat do` and returns the command's exit status as a shell would.
 pub fn run(args: DoArgs) -> anyhow::Result<i32> {
+    let ignored = inherited_ignored();
     if args.rootfs_rw && args.rootfs == std::path::Path::new("/") {
         bail!("--rootfs-rw needs --rootfs: the host's own root is always served read-only");
     }
@@ -154,6 +180,7 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
     if args.strace {
         boot_args.push("--strace".into());
     }
+    boot_args.extend(ignored.iter().map(|s| format!("--ignore-signal={s}")));
     if let Some(d) = &args.debug_log {
         boot_args.push("--debug-log".into());
         boot_args.push(d.join("sentry.log").display().to_string());

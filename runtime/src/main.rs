@@ -169,6 +169,50 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         ps_args: Vec<String>,
     },
+    /// Freeze every process of a container.
+    Pause {
+        /// Container id.
+        id: String,
+    },
+    /// Thaw a paused container.
+    Resume {
+        /// Container id.
+        id: String,
+    },
+    /// Change a running container's resource limits.
+    Update {
+        /// Memory limit in bytes.
+        #[arg(long)]
+        memory: Option<i64>,
+        /// CPU shares (relative weight).
+        #[arg(long)]
+        cpu_shares: Option<u64>,
+        /// CFS quota in microseconds.
+        #[arg(long)]
+        cpu_quota: Option<i64>,
+        /// CFS period in microseconds.
+        #[arg(long)]
+        cpu_period: Option<u64>,
+        /// Most processes.
+        #[arg(long)]
+        pids_limit: Option<i64>,
+        /// OCI resources JSON file (- for standard input).
+        #[arg(short, long)]
+        resources: Option<String>,
+        /// Container id.
+        id: String,
+    },
+    /// Print a container's resource usage as JSON events.
+    Events {
+        /// Print the stats once and exit.
+        #[arg(long)]
+        stats: bool,
+        /// Time between stats (5s, 500ms).
+        #[arg(long, default_value = "5s", value_parser = oci::control_cmds::parse_interval)]
+        interval: std::time::Duration,
+        /// Container id.
+        id: String,
+    },
     /// Write a default config.json for a bundle.
     Spec {
         /// Bundle directory.
@@ -263,6 +307,13 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
         Command::Kill { all, id, signal } => oci::commands::kill_cmd(g, &id, &signal, all).map(|()| 0),
         Command::Delete { force, id } => oci::commands::delete(g, &id, force).map(|()| 0),
         Command::List { format, quiet } => oci::commands::list(g, format == "json", quiet).map(|()| 0),
+        Command::Pause { id } => oci::control_cmds::pause(g, &id).map(|()| 0),
+        Command::Resume { id } => oci::control_cmds::resume(g, &id).map(|()| 0),
+        Command::Update { memory, cpu_shares, cpu_quota, cpu_period, pids_limit, resources, id } => {
+            let f = oci::control_cmds::UpdateFlags { memory, cpu_shares, cpu_quota, cpu_period, pids_limit, resources };
+            oci::control_cmds::update(g, &id, &f).map(|()| 0)
+        }
+        Command::Events { stats, interval, id } => oci::control_cmds::events(g, &id, stats, interval).map(|()| 0),
         Command::Spec { bundle } => oci::spec_cmd::spec(&bundle).map(|()| 0),
         Command::Features => oci::spec_cmd::features().map(|()| 0),
         Command::Install { config_file, runtime, runtime_args } => {

@@ -34,9 +34,17 @@ fn same_as_runc(d: &Docker, extra: &[&str], cmd: &[&str]) -> String {
     String::from_utf8_lossy(&moat.stdout).into_owned()
 }
 
+/// What to do on the terminal once a text has appeared.
+enum Act {
+    /// Type this.
+    Type(&'static str),
+    /// Resize the terminal to rows × columns.
+    Resize(u16, u16),
+}
+
 /// Runs `cmd` on a new terminal, answering each expected text with its
-/// input; returns what the terminal showed and the exit code.
-fn drive_tty(mut cmd: Command, script: &[(&str, &str)], limit: Duration) -> (String, Option<i32>) {
+/// action; returns what the terminal showed and the exit code.
+fn drive_tty(mut cmd: Command, script: &[(&str, Act)], limit: Duration) -> (String, Option<i32>) {
     let pty = nix::pty::openpty(None, None).unwrap();
     let slave = pty.slave.as_raw_fd();
     cmd.stdin(pty.slave.try_clone().unwrap())
@@ -69,7 +77,18 @@ fn drive_tty(mut cmd: Command, script: &[(&str, &str)], limit: Duration) -> (Str
             }
         }
         if step < script.len() && seen.contains(script[step].0) {
-            nix::unistd::write(&master, script[step].1.as_bytes()).unwrap();
+            match script[step].1 {
+                Act::Type(text) => {
+                    nix::unistd::write(&master, text.as_bytes()).unwrap();
+                }
+                Act::Resize(rows, cols) => {
+                    let size = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+                    // SAFETY: TIOCSWINSZ reads the winsize we own; the
+                    // master is open.
+                    unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
+                }
+            }
+            seen.clear();
             step += 1;
         }
         if child.try_wait().unwrap().is_some() && step == script.len() {
@@ -155,9 +174,20 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     // An interactive shell on a terminal.
     let mut it = d.command(&["run", "-it", "--rm", "--runtime=moat", "--network=none", IMG, "sh"]);
     it.env("TERM", "dumb");
-    let (screen, code) = drive_tty(it, &[("# ", "echo $((6*7))\n"), ("42", "exit 5\n")], Duration::from_secs(60));
-    assert!(screen.contains("\n42\r\n"), "{screen:?}");
+    let script = [("# ", Act::Type("echo $((6*7))\n")), ("42\r\n", Act::Type("exit 5\n"))];
+    let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
     assert_eq!(code, Some(5), "{screen:?}");
+    // Window changes arrive as SIGWINCH and the new size is seen; Ctrl-C
+    // reaches the shell's trap.
+    let mut it = d.command(&["run", "-it", "--rm", "--runtime=moat", "--network=none", IMG]);
+    it.args([
+        "sh",
+        "-c",
+        "trap 'stty size; echo winch-seen' WINCH; trap 'exit 9' INT; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let script = [("ready", Act::Resize(30, 100)), ("30 100\r\nwinch-seen", Act::Type("\x03"))];
+    let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
+    assert_eq!(code, Some(9), "{screen:?}");
 
     // docker rm -f of a running container leaves nothing.
     let started = d.cli(&["run", "-d", "--runtime=moat", "--network=none", IMG, "sleep", "1000"]);

@@ -281,3 +281,30 @@ fn flock_locks_stay_inside_the_sandbox() {
     assert!(held.is_ok(), "the host sees the sandbox's lock: {:?}", held.err().map(|e| e.1));
     assert!(child.wait().unwrap().success());
 }
+
+/// Runs `program args` with SIGINT and SIGHUP ignored, as a background job
+/// or `nohup` starts it.
+fn with_ignored_signals(program: &std::path::Path, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(program);
+    c.args(args);
+    // SAFETY: signal() is async-signal-safe; SIG_IGN installs no code.
+    unsafe {
+        c.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_IGN);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    c.output().unwrap()
+}
+
+#[test]
+fn signals_the_caller_ignored_stay_ignored_as_across_exec() {
+    let script = "trap 'echo int' INT; kill -INT $$; kill -HUP $$; echo survived";
+    let native = with_ignored_signals(std::path::Path::new("/bin/busybox"), &["sh", "-c", script]);
+    let moat = with_ignored_signals(&moat_tests::moat_bin(), &["do", "--", "/bin/busybox", "sh", "-c", script]);
+    assert_eq!(String::from_utf8_lossy(&native.stdout), "survived\n");
+    assert_eq!(moat.stdout, native.stdout, "{moat:?}");
+    assert_eq!(moat.status.code(), native.status.code());
+}

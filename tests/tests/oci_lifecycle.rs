@@ -341,3 +341,94 @@ fn spec_and_features_documents() {
     let again = rt.run(&["spec", "--bundle", b.path().to_str().unwrap()]);
     assert!(err_text(&again).contains("exists"));
 }
+
+/// The value of the first of `files` found in the container's cgroups.
+fn cgroup_value(cid: &str, files: &[&str]) -> String {
+    for d in cgroup_dirs(&format!("moat/{cid}")) {
+        for f in files {
+            if let Ok(v) = std::fs::read_to_string(d.join(f)) {
+                return v.trim().to_string();
+            }
+        }
+    }
+    panic!("no {files:?} in the cgroups of {cid}");
+}
+
+#[test]
+fn pause_resume_update_and_events() {
+    let rt = Runtime::new();
+    let b = Bundle::new("pause", &["sh", "-c", "while :; do echo tick; sleep 0.02; done"]);
+    b.edit(|c| c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 209715200}, "pids": {"limit": 100}}));
+    let cid = id("pause");
+    let out_file = b.path().join("out");
+    let created = rt
+        .cmd(&["create", "--bundle", b.path().to_str().unwrap(), &cid])
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(created.success());
+    // The spec's limits hold for the whole sandbox.
+    assert_eq!(cgroup_value(&cid, &["memory.limit_in_bytes", "memory.max"]), "209715200");
+    assert_eq!(cgroup_value(&cid, &["pids.max"]), "100");
+    ok(&rt.run(&["start", &cid]));
+    let len = || std::fs::metadata(&out_file).unwrap().len();
+    assert!(wait_until(10, || len() > 0));
+
+    ok(&rt.run(&["pause", &cid]));
+    assert_eq!(rt.state(&cid)["status"], "paused");
+    let frozen = len();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(len(), frozen, "output grew while paused");
+    assert!(err_text(&rt.run(&["pause", &cid])).contains("cannot pause a paused container"));
+
+    let ev = rt.run(&["events", "--stats", &cid]);
+    ok(&ev);
+    let doc: serde_json::Value = serde_json::from_slice(&ev.stdout).unwrap();
+    assert_eq!(doc["type"], "stats");
+    assert_eq!(doc["id"], cid.as_str());
+    assert!(doc["data"]["memory"]["usage"]["usage"].as_u64().unwrap() > 0, "{doc}");
+    assert!(doc["data"]["pids"]["current"].as_u64().unwrap() >= 3, "{doc}");
+    assert_eq!(doc["data"]["pids"]["limit"], 100);
+    assert!(doc["data"]["cpu"]["usage"]["total"].as_u64().unwrap() > 0, "{doc}");
+
+    ok(&rt.run(&["resume", &cid]));
+    assert_eq!(rt.state(&cid)["status"], "running");
+    assert!(wait_until(10, || len() > frozen), "no output after resume");
+    assert!(err_text(&rt.run(&["resume", &cid])).contains("not paused"));
+
+    ok(&rt.run(&["update", "--memory", "104857600", "--pids-limit", "50", &cid]));
+    assert_eq!(cgroup_value(&cid, &["memory.limit_in_bytes", "memory.max"]), "104857600");
+    assert_eq!(cgroup_value(&cid, &["pids.max"]), "50");
+    let res = b.path().join("resources.json");
+    std::fs::write(&res, r#"{"pids": {"limit": 60}}"#).unwrap();
+    let updated =
+        rt.cmd(&["update", "--resources", "-", &cid]).stdin(std::fs::File::open(&res).unwrap()).status().unwrap();
+    assert!(updated.success());
+    assert_eq!(cgroup_value(&cid, &["pids.max"]), "60");
+    std::fs::write(&res, r#"{"pids": {"limit": "many"}}"#).unwrap();
+    let bad = rt.run(&["update", "--resources", res.to_str().unwrap(), &cid]);
+    assert!(err_text(&bad).contains("pids.limit"));
+
+    // A paused sandbox can still be killed and deleted.
+    ok(&rt.run(&["pause", &cid]));
+    ok(&rt.run(&["kill", &cid, "KILL"]));
+    assert!(wait_until(10, || rt.state(&cid)["status"] == "stopped"));
+    ok(&rt.run(&["delete", &cid]));
+    nothing_left(&rt, &cid);
+}
+
+#[test]
+fn dmesg_shows_the_sentrys_own_log() {
+    let rt = Runtime::new();
+    let b = Bundle::new("dmesg", &["dmesg"]);
+    let cid = id("dmesg");
+    let out = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &cid]);
+    ok(&out);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("moat: starting the Sentry"), "{text}");
+    // Nothing of the host's kernel log.
+    let host = std::process::Command::new("dmesg").output().unwrap();
+    let host_first = String::from_utf8_lossy(&host.stdout).lines().next().unwrap_or("").to_string();
+    assert!(host_first.is_empty() || !text.contains(&host_first));
+}

@@ -64,6 +64,7 @@ pub fn serve_then_run(
     if start_rx.recv().is_err() {
         bail!("the control socket closed before start");
     }
+    forward_terminal_signals(&kernel);
     crate::boot_cmd::run_init(&kernel, task)
 }
 
@@ -115,6 +116,7 @@ fn exec(k: &KernelRef, inc: Incoming) {
         creds: Creds { uid: process.uid, gid: process.gid, groups: process.groups.clone() },
         rlimits: Vec::new(),
         umask: process.umask,
+        ignored_signals: Vec::new(),
     };
     let arg0 = process.args.first().cloned().unwrap_or_default();
     let started = match outside::spawn(k, init) {
@@ -152,6 +154,41 @@ fn three(fds: &[OwnedFd]) -> Option<[OwnedFd; 3]> {
         [a, b, c] => Some([a.try_clone().ok()?, b.try_clone().ok()?, c.try_clone().ok()?]),
         _ => None,
     }
+}
+
+/// Signals a terminal sends its foreground (the Sentry, with a console)
+/// that belong to the sandbox.
+fn terminal_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal::*;
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [SIGWINCH, SIGINT, SIGQUIT, SIGTSTP, SIGHUP] {
+        set.add(s);
+    }
+    set
+}
+
+/// Blocks the terminal's signals in this thread and the threads it starts
+/// later: the Sentry must not stop or die of a Ctrl-C meant for the sandbox.
+pub fn block_terminal_signals() {
+    let _ = nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&terminal_signals()), None);
+}
+
+/// Passes the terminal's signals to init's process group, the sandbox's
+/// foreground while there is no job control on the terminal inside. They
+/// come from outside the sandbox's PID namespace, so init ignores those it
+/// has no handler for, as Linux's init of a container does.
+fn forward_terminal_signals(kernel: &KernelRef) {
+    let k = kernel.clone();
+    let _ = std::thread::Builder::new().name("terminal".into()).spawn(move || {
+        let set = terminal_signals();
+        while let Ok(sig) = set.wait() {
+            let info = SigInfo::user(sig as i32, 0, 0);
+            let members = k.procs().group_members(1);
+            for pid in members {
+                let _ = k.send_signal(pid, info);
+            }
+        }
+    });
 }
 
 /// Brings `lo` up in this network namespace (a new one has it down).

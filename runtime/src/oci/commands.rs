@@ -64,6 +64,9 @@ pub fn kill_cmd(g: &Global, id: &str, signal: &str, all: bool) -> anyhow::Result
         // SIGKILL always ends the container: the Sentry takes its stubs
         // with it (PTRACE_O_EXITKILL) and the Gofer ends when it hangs up.
         kill(Pid::from_raw(c.sentry.pid), Signal::SIGKILL).context("kill the sandbox")?;
+        if c.status == Status::Paused {
+            super::stats::freeze(&c.cgroups, false)?;
+        }
         return Ok(());
     }
     ask(&locked, &Request::Signal { signo, all, pid: None })?;
@@ -77,6 +80,10 @@ fn take_down(c: &Container) -> anyhow::Result<()> {
         if p.alive() {
             let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
         }
+    }
+    // A paused sandbox dies only once thawed.
+    if c.status == Status::Paused {
+        let _ = super::stats::freeze(&c.cgroups, false);
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while c.sentry.alive() || c.gofer.alive() {

@@ -6,6 +6,7 @@ pub mod cgroups;
 pub mod commands;
 pub mod console;
 pub mod control;
+pub mod control_cmds;
 pub mod create;
 pub mod exec;
 pub mod hooks;
@@ -13,6 +14,7 @@ pub mod install;
 pub mod signals;
 pub mod spec_cmd;
 pub mod state;
+pub mod stats;
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -95,6 +95,9 @@ pub struct InitProcess {
     pub rlimits: Vec<(u32, rlimits::Rlimit)>,
     /// File mode creation mask.
     pub umask: u32,
+    /// Signals it starts with ignored (as execve keeps SIG_IGN: what
+    /// `moat do`'s caller ignored, a `nohup` or a background job).
+    pub ignored_signals: Vec<i32>,
 }
 
 /// The kernel, shared by the Sentry threads of every task.
@@ -367,7 +370,12 @@ impl Task {
     /// starts) as `pid`, which the process table already holds. The stub
     /// is made by, and bound to, the calling thread.
     pub fn first(kernel: &Kernel, pid: i32, init: InitProcess) -> Result<Task, exec::ExecError> {
-        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask } = init;
+        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals } = init;
+        let mut signals = signals::SignalState::default();
+        for sig in ignored_signals {
+            let ignore = signals::SigAction { handler: 1, ..signals::SigAction::default() };
+            signals.set_action(sig, ignore).map_err(exec::ExecError::Errno)?;
+        }
         let cwd = &cwd[..];
         let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
         let found = kernel.vfs.lookup(b"/", cwd, true)?;
@@ -412,7 +420,7 @@ impl Task {
             umask,
             nice: 0,
             clear_child_tid: 0,
-            signals: signals::SignalState::default(),
+            signals,
             rlimits,
             queue,
             altstack: signals::AltStack::default(),

@@ -148,6 +148,15 @@ impl ProcessTable {
         Ok(pid)
     }
 
+    /// Live (not zombie) members of process group `pgid`.
+    pub fn group_members(&self, pgid: i32) -> Vec<i32> {
+        self.procs
+            .iter()
+            .filter(|(_, p)| p.pgid == pgid && p.state == ProcState::Running)
+            .map(|(&pid, _)| pid)
+            .collect()
+    }
+
     /// Forgets a child that never ran (its creation failed).
     pub fn discard(&mut self, pid: i32) {
         self.procs.remove(&pid);

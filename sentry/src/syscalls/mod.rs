@@ -8,6 +8,7 @@ mod file_lock;
 mod fs;
 mod futex;
 mod info;
+mod kernel_log;
 mod mem;
 mod openat2;
 mod poll;
@@ -93,6 +94,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_open => fs::open,
         SYS_openat => fs::openat,
         SYS_openat2 => openat2::openat2,
+        SYS_syslog => kernel_log::syslog,
         SYS_preadv => rw::preadv,
         SYS_pwritev => rw::pwritev,
         SYS_preadv2 => rw::preadv2,
