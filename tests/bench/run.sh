@@ -93,3 +93,12 @@ PY
 } >> "$rows"
 replace_table sentry "$rows"
 cat "$rows"
+
+# Container lifecycle, docker runs and idle memory against runc, crun and runsc.
+bash tests/bench/lifecycle.sh "$rows"
+{
+    echo
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) CPUs, kernel $(uname -r), \`tests/bench/run.sh\` (\`tests/bench/lifecycle.sh\`); runc $(runc --version | head -1 | awk '{print $3}'), crun $(crun --version | head -1 | awk '{print $3}')."
+} >> "$rows"
+replace_table lifecycle "$rows"
+cat "$rows"

@@ -211,9 +211,9 @@ pub fn remove(dirs: &[PathBuf]) -> anyhow::Result<()> {
             match std::fs::remove_dir(d) {
                 Ok(()) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 100 => {
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && tries < 1000 => {
                     tries += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    std::thread::sleep(std::time::Duration::from_millis(1));
                 }
                 Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", d.display())),
             }

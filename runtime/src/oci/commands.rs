@@ -85,16 +85,15 @@ fn take_down(c: &Container) -> anyhow::Result<()> {
     if c.status == Status::Paused {
         let _ = super::stats::freeze(&c.cgroups, false);
     }
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while c.sentry.alive() || c.gofer.alive() {
+    for p in [c.sentry, c.gofer] {
         // Our own children (moat run) must be reaped to be gone.
-        for p in [c.sentry, c.gofer] {
+        let _ = nix::sys::wait::waitpid(Pid::from_raw(p.pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+        if !p.wait_gone(std::time::Duration::from_secs(10)) {
             let _ = nix::sys::wait::waitpid(Pid::from_raw(p.pid), Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            if p.alive() {
+                bail!("the sandbox's process {} did not end", p.pid);
+            }
         }
-        if std::time::Instant::now() > deadline {
-            bail!("the sandbox's processes did not end");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
     }
     Ok(())
 }

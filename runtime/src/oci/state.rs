@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -56,6 +55,30 @@ impl HostProcess {
     pub fn of(pid: i32) -> Option<HostProcess> {
         let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
         Some(HostProcess { pid, start: stat.starttime })
+    }
+
+    /// Waits up to `limit` for it to end (not be alive), without polling:
+    /// a pidfd becomes readable when the process exits.
+    pub fn wait_gone(&self, limit: std::time::Duration) -> bool {
+        if !self.alive() {
+            return true;
+        }
+        // SAFETY: pidfd_open takes a pid and flags and returns a new
+        // descriptor or -1; nix has no wrapper for it.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, self.pid, 0) } as i32;
+        if fd < 0 {
+            return !self.alive();
+        }
+        // SAFETY: fd was just returned by pidfd_open and nothing else owns it.
+        let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        // The pid may have been reused between alive() and pidfd_open.
+        if !self.alive() {
+            return true;
+        }
+        let mut fds = [nix::poll::PollFd::new(std::os::fd::AsFd::as_fd(&fd), nix::poll::PollFlags::POLLIN)];
+        let ms = u16::try_from(limit.as_millis()).unwrap_or(u16::MAX);
+        let _ = nix::poll::poll(&mut fds, ms);
+        !self.alive()
     }
 
     /// Whether it still runs: same pid, same start time, not a zombie.
@@ -242,13 +265,15 @@ impl Locked {
     }
 }
 
-/// Writes `path` through a temporary file and a rename, synced first.
+/// Writes `path` through a temporary file and a rename: a reader sees the
+/// old content or the new, never a part. Not synced: state lives on
+/// /run, which does not outlive a crash, and a sync cost milliseconds of
+/// every lifecycle step.
 pub fn write_atomically(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
     let mut f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
     f.write_all(data).with_context(|| format!("write {}", tmp.display()))?;
-    nix::unistd::fsync(f.as_fd()).with_context(|| format!("sync {}", tmp.display()))?;
     drop(f);
     std::fs::rename(&tmp, path).with_context(|| {
         let _ = std::fs::remove_file(&tmp);
