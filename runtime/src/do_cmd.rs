@@ -21,15 +21,6 @@ pub struct DoArgs {
     /// Serve the root file system writable (only with --rootfs).
     #[arg(long)]
     rootfs_rw: bool,
-    /// Platform that runs application code.
-    #[arg(long, default_value = "ptrace", value_parser = ["ptrace"])]
-    platform: String,
-    /// Log every system call to the debug log.
-    #[arg(long)]
-    strace: bool,
-    /// Directory for the debug log (sentry.log).
-    #[arg(long)]
-    debug_log: Option<PathBuf>,
     /// Working directory inside the sandbox.
     #[arg(long, default_value = "/")]
     cwd: String,
@@ -140,8 +131,16 @@ fn inherited_ignored() -> Vec<i32> {
     out
 }
 
+/// The global flags `moat do` uses.
+pub struct Debugging {
+    /// `--strace`: log every system call.
+    pub strace: bool,
+    /// `--debug-log DIR`: where sentry.log goes.
+    pub debug_log: Option<PathBuf>,
+}
+
 /// Runs `moat do` and returns the command's exit status as a shell would.
-pub fn run(args: DoArgs) -> anyhow::Result<i32> {
+pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
     let ignored = inherited_ignored();
     if args.rootfs_rw && args.rootfs == std::path::Path::new("/") {
         bail!("--rootfs-rw needs --rootfs: the host's own root is always served read-only");
@@ -150,7 +149,7 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
     if !rootfs.is_dir() {
         bail!("rootfs {}: not a directory", rootfs.display());
     }
-    if let Some(d) = &args.debug_log {
+    if let Some(d) = &dbg.debug_log {
         std::fs::create_dir_all(d).with_context(|| format!("create debug log directory {}", d.display()))?;
     }
     let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
@@ -177,11 +176,11 @@ pub fn run(args: DoArgs) -> anyhow::Result<i32> {
     if !args.rootfs_rw {
         boot_args.push("--root-readonly".into());
     }
-    if args.strace {
+    if dbg.strace {
         boot_args.push("--strace".into());
     }
     boot_args.extend(ignored.iter().map(|s| format!("--ignore-signal={s}")));
-    if let Some(d) = &args.debug_log {
+    if let Some(d) = &dbg.debug_log {
         boot_args.push("--debug-log".into());
         boot_args.push(d.join("sentry.log").display().to_string());
     }

@@ -37,6 +37,12 @@ struct Cli {
     /// Networking: none (loopback only; inet sockets come later).
     #[arg(long, global = true, default_value = "none", value_parser = ["none"])]
     network: String,
+    /// Log every system call of the sandbox to the debug log.
+    #[arg(long, global = true)]
+    strace: bool,
+    /// Directory for the Sentry's debug log (sentry.log; with --strace, every call).
+    #[arg(long, global = true)]
+    debug_log: Option<PathBuf>,
     /// Overlay over the root file system.
     #[arg(long, global = true, default_value = "none", value_parser = ["none"])]
     overlay: String,
@@ -266,7 +272,7 @@ impl CreateArgs {
 
 fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Do(args) => do_cmd::run(args),
+        Command::Do(args) => do_cmd::run(args, &do_cmd::Debugging { strace: g.strace, debug_log: g.debug_log.clone() }),
         Command::Boot(args) => boot_cmd::run(args),
         Command::Gofer(args) => gofer_cmd::run(args),
         Command::Create(a) => oci::create::create(g, &a.request()?).map(|_| 0),
@@ -332,6 +338,8 @@ fn main() {
         log_json: cli.log_format == "json",
         debug: cli.debug,
         systemd_cgroup: cli.systemd_cgroup,
+        strace: cli.strace,
+        debug_log: cli.debug_log.clone(),
     };
     let _ = (&cli.platform, &cli.network, &cli.overlay);
     let internal = matches!(cli.command, Command::Do(_) | Command::Boot(_) | Command::Gofer(_));

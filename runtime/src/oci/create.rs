@@ -116,7 +116,15 @@ fn build(
     let gofer = spawn(gofer_command(plan), &[(&gofer_end, 3)], None, &NetNs::Host, None)?;
     made.pids.push(gofer);
     drop(gofer_end);
-    let boot = boot_command(plan, &locked.control_socket());
+    let mut debugging = Vec::new();
+    if let Some(dir) = &g.debug_log {
+        std::fs::create_dir_all(dir).with_context(|| format!("create debug log directory {}", dir.display()))?;
+        debugging.push(format!("--debug-log={}", dir.join(format!("sentry-{}.log", req.id)).display()));
+    }
+    if g.strace {
+        debugging.push("--strace".to_string());
+    }
+    let boot = boot_command(plan, &locked.control_socket(), &debugging);
     let stdio = terminal.as_ref().map(console::Terminal::slave);
     let sentry = spawn(boot, &[(&sentry_end, 3), (&ready_theirs, 4)], stdio, &plan.netns, terminal.as_ref())?;
     made.pids.push(sentry);
@@ -190,7 +198,7 @@ fn gofer_command(plan: &Plan) -> Command {
     cmd
 }
 
-fn boot_command(plan: &Plan, control: &Path) -> Command {
+fn boot_command(plan: &Plan, control: &Path, debugging: &[String]) -> Command {
     let mut args = vec![
         "boot".to_string(),
         "--gofer-fd=3".into(),
@@ -219,6 +227,7 @@ fn boot_command(plan: &Plan, control: &Path) -> Command {
         args.push("--loopback-up".into());
     }
     args.extend(plan.env.iter().map(|e| format!("--env={e}")));
+    args.extend(debugging.iter().cloned());
     args.push("--".into());
     args.extend(plan.args.iter().cloned());
     let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));

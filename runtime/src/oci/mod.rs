@@ -32,6 +32,10 @@ pub struct Global {
     pub debug: bool,
     /// `--systemd-cgroup`.
     pub systemd_cgroup: bool,
+    /// `--strace`: the Sentry logs every system call.
+    pub strace: bool,
+    /// `--debug-log DIR`: the Sentry's log goes to DIR/sentry-ID.log.
+    pub debug_log: Option<PathBuf>,
 }
 
 impl Global {

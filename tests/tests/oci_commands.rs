@@ -1,0 +1,156 @@
+//! The OCI commands' output formats and the sandbox's host-side set-up:
+//! runc-style JSON logs, list and ps tables, kill --all, network
+//! namespaces, rlimits (against runc), and the Sentry's debug log.
+
+use std::path::Path;
+
+use moat_tests::oci::{Bundle, Runtime, wait_until};
+
+fn id(name: &str) -> String {
+    format!("oc{}-{name}", std::process::id())
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn errors_go_to_the_log_as_runc_writes_them() {
+    let rt = Runtime::new();
+    let b = Bundle::new("log", &["true"]);
+    b.edit(|c| c["root"]["path"] = "missing".into());
+    let log = b.path().join("log.json");
+    let out = rt.run(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id("log"),
+    ]);
+    assert!(!out.status.success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(last["msg"].as_str().unwrap().contains("root.path"), "{last}");
+    assert!(last["time"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn list_and_ps_tables_and_kill_all() {
+    let rt = Runtime::new();
+    let out_file = Path::new("/var/tmp").join(format!("{}.out", id("all")));
+    let script = "trap 'echo init-usr1' USR1; sh -c \"trap 'echo child-usr1' USR1; while :; do sleep 0.05; done\" & while :; do sleep 0.05; done";
+    let b = Bundle::new("all", &["sh", "-c", script]);
+    let cid = id("all");
+    let started = rt
+        .cmd(&["run", "--detach", "--bundle", b.path().to_str().unwrap(), &cid])
+        .stdout(std::fs::File::create(&out_file).unwrap())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success());
+    let list = rt.run(&["list"]);
+    ok(&list);
+    let table = String::from_utf8_lossy(&list.stdout).to_string();
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]);
+    assert!(table.lines().any(|l| l.starts_with(&cid) && l.contains("running")), "{table}");
+    let quiet = rt.run(&["list", "-q"]);
+    assert_eq!(String::from_utf8_lossy(&quiet.stdout), format!("{cid}\n"));
+    let ps = rt.run(&["ps", &cid]);
+    ok(&ps);
+    let ps = String::from_utf8_lossy(&ps.stdout).to_string();
+    assert!(ps.contains("moat boot") && ps.contains("moat gofer"), "{ps}");
+    // --all: every process of the sandbox gets it, the child too.
+    assert!(wait_until(10, || rt.run(&["exec", &cid, "sh", "-c", "ps | grep -c \"c trap 'echo [c]hild\""]).stdout
+        == b"1\n"));
+    ok(&rt.run(&["kill", "--all", &cid, "USR1"]));
+    assert!(wait_until(10, || {
+        let t = std::fs::read_to_string(&out_file).unwrap();
+        t.contains("init-usr1") && t.contains("child-usr1")
+    }));
+    ok(&rt.run(&["delete", "--force", &cid]));
+    let _ = std::fs::remove_file(&out_file);
+}
+
+fn netns_of(pid: i64) -> std::path::PathBuf {
+    std::fs::read_link(format!("/proc/{pid}/ns/net")).unwrap()
+}
+
+#[test]
+fn network_namespaces_new_with_loopback_up_or_joined_by_path() {
+    let rt = Runtime::new();
+    let b = Bundle::new("netns", &["sleep", "1000"]);
+    let cid = id("netns");
+    ok(&rt.run(&["run", "--detach", "--bundle", b.path().to_str().unwrap(), &cid]));
+    let pid = rt.state(&cid)["pid"].as_i64().unwrap();
+    assert_ne!(netns_of(pid), netns_of(std::process::id() as i64), "a new network namespace");
+    let lo = std::process::Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .args(["cat", "/sys/class/net/lo/flags"])
+        .output()
+        .unwrap();
+    let flags = u32::from_str_radix(String::from_utf8_lossy(&lo.stdout).trim().trim_start_matches("0x"), 16).unwrap();
+    assert_eq!(flags & 1, 1, "lo is up");
+    // A second container joins the first one's namespace by path.
+    let b2 = Bundle::new("netns2", &["sleep", "1000"]);
+    let path = format!("/proc/{pid}/ns/net");
+    b2.edit(|c| {
+        let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
+        for n in ns.iter_mut() {
+            if n["type"] == "network" {
+                n["path"] = path.clone().into();
+            }
+        }
+    });
+    let cid2 = id("netns2");
+    ok(&rt.run(&["run", "--detach", "--bundle", b2.path().to_str().unwrap(), &cid2]));
+    let pid2 = rt.state(&cid2)["pid"].as_i64().unwrap();
+    assert_eq!(netns_of(pid2), netns_of(pid));
+    ok(&rt.run(&["delete", "--force", &cid2]));
+    ok(&rt.run(&["delete", "--force", &cid]));
+}
+
+#[test]
+fn rlimits_and_umask_match_runc() {
+    let rt = Runtime::new();
+    let b = Bundle::new("limits", &["sh", "-c", "ulimit -n; ulimit -s; umask"]);
+    b.edit(|c| {
+        c["process"]["rlimits"] = serde_json::json!([
+            {"type": "RLIMIT_NOFILE", "soft": 321, "hard": 4321},
+            {"type": "RLIMIT_STACK", "soft": 4194304, "hard": 8388608}
+        ]);
+        c["process"]["user"]["umask"] = 0o027.into();
+    });
+    let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("limits")]);
+    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
+    let mut runc = std::process::Command::new("runc");
+    runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("limits-runc")]);
+    let reference = moat_tests::oci::run_to_files(runc);
+    assert!(reference.status.success(), "{reference:?}");
+    assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout));
+    assert_eq!(String::from_utf8_lossy(&moat.stdout), "321\n4096\n0027\n");
+}
+
+#[test]
+fn strace_into_the_debug_log() {
+    let rt = Runtime::new();
+    let b = Bundle::new("strace", &["sh", "-c", "echo traced"]);
+    let cid = id("strace");
+    let logs = b.path().join("logs");
+    let out = rt.run(&[
+        "--strace",
+        "--debug-log",
+        logs.to_str().unwrap(),
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &cid,
+    ]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "traced\n", "{out:?}");
+    let log = std::fs::read_to_string(logs.join(format!("sentry-{cid}.log"))).unwrap();
+    assert!(log.contains("write(1, \"traced\\n\""), "{log}");
+}
