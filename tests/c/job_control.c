@@ -34,10 +34,16 @@ int main(void) {
     waitpid(c, &st, 0);
     report("child", st);
 
+    /* In a process group of its own, whose parent (this program) is in
+     * another group of the same session: not orphaned, so SIGTSTP stops it
+     * even when this test itself runs in an orphaned group (a CI job
+     * started with setsid), where Linux discards it. */
     c = fork();
     if (c == 0) {
+        setpgid(0, 0);
         for (;;) pause();
     }
+    setpgid(c, c);
     kill(c, SIGTSTP);
     waitpid(c, &st, WUNTRACED);
     report("tstp", st);

@@ -182,7 +182,8 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
             }
             mounts.push(PlanMount::Tmpfs { destination: dest });
         } else if SENTRY_MOUNTS.contains(&typ.as_str()) {
-            if typ != "proc" && dest != "/proc" {
+            let provided = (typ == "proc" && dest == "/proc") || (typ == "sysfs" && dest == "/sys");
+            if !provided {
                 warnings.push(format!("mounts[{i}]: {typ} at {dest} is not provided yet"));
             }
         } else {

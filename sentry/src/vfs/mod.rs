@@ -21,6 +21,7 @@ pub mod inode_use;
 pub mod ops;
 pub mod resolve;
 pub mod synth;
+pub mod sysfs;
 use nix::errno::Errno;
 use resolve::Resolve;
 
