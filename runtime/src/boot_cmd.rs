@@ -137,7 +137,19 @@ fn forward_signals(kernel: &moat_sentry::kernel::KernelRef) -> anyhow::Result<()
                     code: libc::SI_KERNEL,
                     ..Default::default()
                 };
-                let _ = k.send_signal(1, info);
+                // A job a shell put in the terminal's foreground gets the
+                // terminal's signals; otherwise init does.
+                match k.terminals.foreground_of_session(1).filter(|&g| g != 1) {
+                    Some(group) => {
+                        let members = k.procs().group_members(group);
+                        for pid in members {
+                            let _ = k.send_signal(pid, info);
+                        }
+                    }
+                    None => {
+                        let _ = k.send_signal(1, info);
+                    }
+                }
             }
         })
         .context("start the signal thread")?;

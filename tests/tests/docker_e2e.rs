@@ -65,6 +65,7 @@ fn drive_tty(mut cmd: Command, script: &[(&str, Act)], limit: Duration) -> (Stri
     drop(pty.slave);
     let master: OwnedFd = pty.master;
     let mut seen = String::new();
+    let mut transcript = String::new();
     let mut step = 0;
     let end = Instant::now() + limit;
     while Instant::now() < end {
@@ -73,10 +74,16 @@ fn drive_tty(mut cmd: Command, script: &[(&str, Act)], limit: Duration) -> (Stri
             let mut buf = [0u8; 4096];
             match nix::unistd::read(&master, &mut buf) {
                 Ok(0) | Err(_) => break,
-                Ok(n) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Ok(n) => {
+                    seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+                    transcript.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
             }
         }
         if step < script.len() && seen.contains(script[step].0) {
+            // Let the program act on what it just printed (start the job
+            // it echoed) before the next key arrives.
+            std::thread::sleep(Duration::from_millis(300));
             match script[step].1 {
                 Act::Type(text) => {
                     nix::unistd::write(&master, text.as_bytes()).unwrap();
@@ -96,7 +103,7 @@ fn drive_tty(mut cmd: Command, script: &[(&str, Act)], limit: Duration) -> (Stri
         }
     }
     let _ = child.kill();
-    (seen, child.wait().unwrap().code())
+    (transcript, child.wait().unwrap().code())
 }
 
 fn nothing_left(d: &Docker, id: &str) {
@@ -188,6 +195,20 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     let script = [("ready", Act::Resize(30, 100)), ("30 100\r\nwinch-seen", Act::Type("\x03"))];
     let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
     assert_eq!(code, Some(9), "{screen:?}");
+
+    // Job control on the terminal: Ctrl-Z stops the foreground job.
+    let mut it = d.command(&["run", "-it", "--rm", "--runtime=moat", "--network=none", IMG, "sh"]);
+    it.env("TERM", "dumb");
+    let script = [
+        ("# ", Act::Type("sleep 30\n")),
+        ("sleep 30", Act::Type("\x1a")),
+        ("Stopped", Act::Type("kill -9 %1\n")),
+        // A shell refuses the first exit while it still lists a stopped job.
+        ("# ", Act::Type("exit 3\nexit 3\n")),
+    ];
+    let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
+    assert!(!screen.contains("job control turned off"), "{screen:?}");
+    assert_eq!(code, Some(3), "{screen:?}");
 
     // docker rm -f of a running container leaves nothing.
     let started = d.cli(&["run", "-d", "--runtime=moat", "--network=none", IMG, "sleep", "1000"]);

@@ -173,17 +173,18 @@ pub fn block_terminal_signals() {
     let _ = nix::sys::signal::pthread_sigmask(nix::sys::signal::SigmaskHow::SIG_BLOCK, Some(&terminal_signals()), None);
 }
 
-/// Passes the terminal's signals to init's process group, the sandbox's
-/// foreground while there is no job control on the terminal inside. They
-/// come from outside the sandbox's PID namespace, so init ignores those it
-/// has no handler for, as Linux's init of a container does.
+/// Passes the terminal's signals to the foreground process group of init's
+/// session (init's own until a shell moves a job there). They come from
+/// outside the sandbox's PID namespace, so init ignores those it has no
+/// handler for, as Linux's init of a container does.
 fn forward_terminal_signals(kernel: &KernelRef) {
     let k = kernel.clone();
     let _ = std::thread::Builder::new().name("terminal".into()).spawn(move || {
         let set = terminal_signals();
         while let Ok(sig) = set.wait() {
             let info = SigInfo::user(sig as i32, 0, 0);
-            let members = k.procs().group_members(1);
+            let foreground = k.terminals.foreground_of_session(1).unwrap_or(1);
+            let members = k.procs().group_members(foreground);
             for pid in members {
                 let _ = k.send_signal(pid, info);
             }

@@ -20,6 +20,7 @@ pub mod rlimits;
 pub mod signal_frame;
 pub mod signals;
 pub mod sigqueue;
+pub mod tty;
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -124,6 +125,8 @@ pub struct Kernel {
     pub strace: bool,
     /// The sandbox's host name.
     pub hostname: Vec<u8>,
+    /// Controlling terminals of the sandbox's sessions.
+    pub terminals: tty::Terminals,
 }
 
 /// The debug log: one line per event, from any thread.
@@ -161,6 +164,7 @@ impl Kernel {
             log,
             strace,
             hostname,
+            terminals: tty::Terminals::default(),
         });
         proc.attach(&k);
         k
@@ -392,6 +396,10 @@ impl Task {
         }
         let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
         let mut fds = FdTable::new(usize::try_from(nofile).unwrap_or(NOFILE));
+        // A process made from nothing leads its session (init's is 1; an
+        // exec'd one's is its pid): a terminal on its stdin is the
+        // session's controlling terminal.
+        kernel.terminals.attach(&stdio[0], pid);
         for (i, fd) in stdio.into_iter().enumerate() {
             let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
             let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);

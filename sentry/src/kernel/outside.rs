@@ -44,6 +44,8 @@ pub fn spawn(k: &KernelRef, init: InitProcess) -> Result<Started, ExecError> {
         let usage = task.cpu.finish(task.mm.end());
         drop(task);
         kc.task_exited(pid, status, usage);
+        // It led its session: the session's terminal is free again.
+        kc.terminals.detach_session(pid);
         // Nobody inside reaps it.
         kc.procs().discard(pid);
         kc.proc_infos.remove(pid);

@@ -72,6 +72,14 @@ pub(super) fn do_open(
     };
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
     let opened = k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve)?;
+    if opened.path == b"/dev/tty" {
+        // The caller's controlling terminal, whatever name reached it.
+        let sid = k.procs().get(t.tid).map(|x| x.sid).ok_or(Errno::ESRCH)?;
+        let fd = k.terminals.open_controlling(sid)?;
+        let keep = flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK);
+        let file = OpenFile::new(fd, opened.path, keep);
+        return Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64);
+    }
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
     let file = match (opened.synth_stat, opened.writer) {
@@ -175,9 +183,12 @@ pub(super) fn fcntl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
 }
 
-pub(super) fn ioctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn ioctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (fd, req) = (int(a[0]), a[1] as u32 as u64);
     let f = t.fds.get(fd)?;
+    if super::tty::handles(req) {
+        return super::tty::ioctl(k, t, &f, req, a[2]);
+    }
     match req {
         libc::FIONREAD => {
             let mut n: libc::c_int = 0;

@@ -19,6 +19,7 @@ mod signal;
 mod strace;
 mod time;
 mod tree;
+mod tty;
 mod xattr;
 
 use std::sync::OnceLock;

@@ -8,8 +8,9 @@ use super::synth::{Device, SynthFs, SynthNode};
 /// `f_type` of a devtmpfs-like /dev (TMPFS_MAGIC, as Linux's devtmpfs).
 const MAGIC: u64 = 0x0102_1994;
 
-const DEVICES: [(&[u8], Device); 5] = [
+const DEVICES: [(&[u8], Device); 6] = [
     (b"null", Device::Null),
+    (b"tty", Device::Tty),
     (b"zero", Device::Zero),
     (b"full", Device::Full),
     (b"random", Device::Random),

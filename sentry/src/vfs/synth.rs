@@ -36,6 +36,9 @@ pub enum Device {
     Random,
     /// /dev/urandom
     Urandom,
+    /// /dev/tty (opens are answered by the kernel's terminal record; the
+    /// node is here for stat and readdir)
+    Tty,
 }
 
 impl Device {
@@ -47,6 +50,7 @@ impl Device {
             Device::Full => (1, 7),
             Device::Random => (1, 8),
             Device::Urandom => (1, 9),
+            Device::Tty => (5, 0),
         }
     }
 
@@ -59,6 +63,8 @@ impl Device {
             Device::Full => "/dev/full",
             Device::Random => "/dev/random",
             Device::Urandom => "/dev/urandom",
+            // Never opened through here (see `Tty`); the null device if it were.
+            Device::Tty => "/dev/null",
         }
     }
 }
@@ -170,7 +176,7 @@ pub fn open(node: &SynthNode, flags: i32) -> Result<SynthOpen, Errno> {
             let f = flags & (libc::O_ACCMODE | libc::O_NONBLOCK | libc::O_APPEND);
             let fd = nix::fcntl::open(
                 d.host_path(),
-                nix::fcntl::OFlag::from_bits_truncate(f | libc::O_CLOEXEC),
+                nix::fcntl::OFlag::from_bits_truncate(f | libc::O_CLOEXEC | libc::O_NOCTTY),
                 nix::sys::stat::Mode::empty(),
             )?;
             Ok(SynthOpen { fd, entries: None })
