@@ -196,13 +196,16 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
     assert_eq!(code, Some(9), "{screen:?}");
 
-    // Job control on the terminal: Ctrl-Z stops the foreground job.
+    // Job control on the terminal: a background read stops its job with
+    // SIGTTIN; Ctrl-Z stops the foreground job.
     let mut it = d.command(&["run", "-it", "--rm", "--runtime=moat", "--network=none", IMG, "sh"]);
     it.env("TERM", "dumb");
     let script = [
-        ("# ", Act::Type("sleep 30\n")),
+        ("# ", Act::Type("cat &\n")),
+        ("# ", Act::Type("\n")),
+        ("Stopped (tty input)", Act::Type("sleep 30\n")),
         ("sleep 30", Act::Type("\x1a")),
-        ("Stopped", Act::Type("kill -9 %1\n")),
+        ("Stopped", Act::Type("kill -9 %1 %2\n")),
         // A shell refuses the first exit while it still lists a stopped job.
         ("# ", Act::Type("exit 3\nexit 3\n")),
     ];

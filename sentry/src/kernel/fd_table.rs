@@ -19,6 +19,9 @@ pub struct OpenFile {
     /// Reads and writes can block (a pipe, socket or terminal): they wait
     /// interruptibly (`kernel::blocking`).
     pub may_block: bool,
+    /// The host device number, when the file is a terminal (job control
+    /// checks its reads).
+    pub terminal: Option<u64>,
     /// A synthetic directory's entries and the read position in them.
     pub synth_dir: Option<std::sync::Mutex<(crate::vfs::synth::DirEntries, usize)>>,
     /// A synthetic file's attributes (its host descriptor is a memfd).
@@ -37,11 +40,13 @@ impl OpenFile {
 
     fn host(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: Option<crate::vfs::inode_use::UseGuard>) -> Arc<Self> {
         let may_block = super::blocking::may_block(&fd);
+        let terminal = if may_block { super::tty::terminal_of(&fd) } else { None };
         Arc::new(OpenFile {
             fd,
             path,
             flags: std::sync::atomic::AtomicI32::new(flags),
             may_block,
+            terminal,
             synth_dir: None,
             synth_stat: None,
             writer,
@@ -63,6 +68,7 @@ impl OpenFile {
             path,
             flags: std::sync::atomic::AtomicI32::new(flags),
             may_block: false,
+            terminal: None,
             synth_dir: entries.map(|e| std::sync::Mutex::new((e, 0))),
             synth_stat: Some(stat),
             writer: None,

@@ -91,6 +91,28 @@ fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> R
     r
 }
 
+/// Job control: a read of a session's controlling terminal from a process
+/// group not in its foreground stops that group with SIGTTIN and restarts
+/// once it is continued; with SIGTTIN ignored or blocked, it fails with
+/// EIO, as on Linux.
+fn foreground_only(k: &KernelRef, t: &Task, f: &OpenFile) -> Result<(), SysError> {
+    let Some(rdev) = f.terminal else { return Ok(()) };
+    let Some((pgid, sid)) = k.procs().get(t.tid).map(|p| (p.pgid, p.sid)) else { return Ok(()) };
+    let Ok(foreground) = k.terminals.foreground(rdev, sid) else { return Ok(()) };
+    if foreground == pgid {
+        return Ok(());
+    }
+    if t.signals.ignored(libc::SIGTTIN) || t.signals.mask() & crate::kernel::signals::bit(libc::SIGTTIN) != 0 {
+        return Err(Errno::EIO.into());
+    }
+    let info = SigInfo { signo: libc::SIGTTIN, code: libc::SI_KERNEL, ..SigInfo::default() };
+    let members = k.procs().group_members(pgid);
+    for pid in members {
+        let _ = k.send_signal(pid, info);
+    }
+    Err(SysError::Restart(Restart::Sys))
+}
+
 fn readable(f: &OpenFile) -> Result<(), Errno> {
     if f.flags() & libc::O_ACCMODE == libc::O_WRONLY { Err(Errno::EBADF) } else { Ok(()) }
 }
@@ -116,9 +138,10 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
-fn do_read(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
+fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
+    foreground_only(k, t, &f)?;
     with_scratch((count as usize).min(MAX_RW), |data| {
         let n = read_host(t, &f, data, offset)?;
         t.mm.copy_out(buf, &data[..n])?;
@@ -135,8 +158,8 @@ fn do_write(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) ->
     })
 }
 
-pub(super) fn read(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_read(t, int(a[0]), a[1], a[2], None)
+pub(super) fn read(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_read(k, t, int(a[0]), a[1], a[2], None)
 }
 
 pub(super) fn write(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -148,8 +171,8 @@ fn offset(v: u64) -> Result<Option<i64>, Errno> {
     if o < 0 { Err(Errno::EINVAL) } else { Ok(Some(o)) }
 }
 
-pub(super) fn pread64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_read(t, int(a[0]), a[1], a[2], offset(a[3])?)
+pub(super) fn pread64(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_read(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
 pub(super) fn pwrite64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -173,9 +196,10 @@ fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
     Ok(out)
 }
 
-fn do_readv(t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -> SysResult {
+fn do_readv(k: &KernelRef, t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
+    foreground_only(k, t, &f)?;
     let iov = iovecs(t, iov, count)?;
     let want: usize = iov.iter().map(|&(_, l)| l as usize).sum::<usize>().min(MAX_RW);
     let mut data = vec![0u8; want];
@@ -206,16 +230,16 @@ fn do_writev(t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -
     Ok(write_host(t, &f, &data, offset)? as i64)
 }
 
-pub(super) fn readv(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_readv(t, int(a[0]), a[1], a[2], None)
+pub(super) fn readv(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_readv(k, t, int(a[0]), a[1], a[2], None)
 }
 
 pub(super) fn writev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_writev(t, int(a[0]), a[1], a[2], None)
 }
 
-pub(super) fn preadv(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_readv(t, int(a[0]), a[1], a[2], offset(a[3])?)
+pub(super) fn preadv(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_readv(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
 pub(super) fn pwritev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -239,9 +263,9 @@ fn sync_after(t: &Task, fd: i32, flags: u64) -> Result<(), Errno> {
     Ok(())
 }
 
-pub(super) fn preadv2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn preadv2(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let off = v2_offset(a)?;
-    do_readv(t, int(a[0]), a[1], a[2], off)
+    do_readv(k, t, int(a[0]), a[1], a[2], off)
 }
 
 pub(super) fn pwritev2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
