@@ -154,3 +154,20 @@ fn strace_into_the_debug_log() {
     let log = std::fs::read_to_string(logs.join(format!("sentry-{cid}.log"))).unwrap();
     assert!(log.contains("write(1, \"traced\\n\""), "{log}");
 }
+
+#[test]
+fn the_containers_own_cgroup_limits_show_under_sys_fs_cgroup_as_with_runc() {
+    let rt = Runtime::new();
+    let script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max 2>/dev/null \
+                  || cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max";
+    let b = Bundle::new("cgview", &["sh", "-c", script]);
+    b.edit(|c| c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 314572800}, "pids": {"limit": 77}}));
+    let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("cgview")]);
+    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
+    let mut runc = std::process::Command::new("runc");
+    runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("cgview-runc")]);
+    let reference = moat_tests::oci::run_to_files(runc);
+    assert!(reference.status.success(), "{reference:?}");
+    assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{moat:?}");
+    assert_eq!(String::from_utf8_lossy(&moat.stdout), "314572800\n77\n");
+}

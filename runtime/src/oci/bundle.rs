@@ -182,7 +182,9 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
             }
             mounts.push(PlanMount::Tmpfs { destination: dest });
         } else if SENTRY_MOUNTS.contains(&typ.as_str()) {
-            let provided = (typ == "proc" && dest == "/proc") || (typ == "sysfs" && dest == "/sys");
+            let provided = (typ == "proc" && dest == "/proc")
+                || (typ == "sysfs" && dest == "/sys")
+                || (typ.starts_with("cgroup") && dest == "/sys/fs/cgroup");
             if !provided {
                 warnings.push(format!("mounts[{i}]: {typ} at {dest} is not provided yet"));
             }

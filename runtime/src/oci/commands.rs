@@ -81,6 +81,15 @@ fn take_down(c: &Container) -> anyhow::Result<()> {
             let _ = kill(Pid::from_raw(p.pid), Signal::SIGKILL);
         }
     }
+    // Whatever else is in the sandbox's cgroup goes too: a stub caught
+    // between its fork and its adoption when the Sentry died has no tracer
+    // to take it along.
+    for d in &c.cgroups {
+        let procs = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+        for pid in procs.split_whitespace().filter_map(|p| p.parse::<i32>().ok()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
     // A paused sandbox dies only once thawed.
     if c.status == Status::Paused {
         let _ = super::stats::freeze(&c.cgroups, false);

@@ -153,7 +153,7 @@ impl Kernel {
         let proc = Arc::new(procfs::ProcFs::default());
         vfs.mount_synth(b"/proc", proc.clone());
         vfs.mount_synth(b"/dev", Arc::new(crate::vfs::devfs::DevFs));
-        vfs.mount_synth(b"/sys", Arc::new(crate::vfs::sysfs::SysFs));
+        vfs.mount_synth(b"/sys", Arc::new(crate::vfs::sysfs::SysFs::for_own_cgroups()));
         let k = Arc::new(Kernel {
             proc_infos: procfs::ProcInfos::default(),
             procs: Mutex::new(process::ProcessTable::with_init()),

@@ -425,6 +425,10 @@ fn stub_child() -> ! {
                 }
             }
         }
+        // Dies with the thread that forked it, its tracer-to-be: a stub
+        // caught between fork and PTRACE_O_EXITKILL when the Sentry is
+        // killed would otherwise stay behind, stopped.
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
         if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) == 0 {
             libc::raise(libc::SIGSTOP);
         }
