@@ -15,6 +15,7 @@ use std::os::fd::OwnedFd;
 
 use moat_gofer::{GoferClient, HandleId, Owner, Stat};
 
+mod create;
 pub mod dcache;
 pub mod devfs;
 pub mod inode_use;
@@ -275,7 +276,7 @@ impl Vfs {
     ) -> Result<Opened, Errno> {
         let follow = flags & libc::O_NOFOLLOW == 0;
         if flags & libc::O_CREAT != 0 {
-            let how = CreateHow { flags, mode, owner, follow, resolve };
+            let how = create::CreateHow { flags, mode, owner, follow, resolve };
             return self.open_create_at(cwd, path, how, 0);
         }
         let found = self.lookup_resolved(cwd, path, follow, resolve)?;
@@ -316,104 +317,6 @@ impl Vfs {
         }
         Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None, writer })
     }
-
-    fn open_create_at(&self, cwd: &[u8], path: &[u8], how: CreateHow, depth: u32) -> Result<Opened, Errno> {
-        let CreateHow { flags, mode, owner, follow, resolve } = how;
-        if path.ends_with(b"/") {
-            return Err(Errno::EISDIR);
-        }
-        let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
-            Some(0) => (&b"/"[..], &path[1..]),
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => (&b"."[..], path),
-        };
-        if name.is_empty() {
-            return Err(Errno::ENOENT);
-        }
-        let parent = self.lookup_resolved(cwd, dir, true, resolve)?;
-        if self.synth_node(parent.handle).is_some() {
-            // procfs and devfs: no new names; existing ones open as is.
-            self.release(parent.handle);
-            let found = self.lookup_resolved(cwd, path, follow, resolve)?;
-            let r = if flags & libc::O_EXCL != 0 { Err(Errno::EEXIST) } else { self.open_found(&found, flags) };
-            self.release(found.handle);
-            return r;
-        }
-        let result = (|| {
-            if !parent.stat.is_dir() {
-                return Err(Errno::ENOTDIR);
-            }
-            let mut full = parent.path.clone();
-            if full != b"/" {
-                full.push(b'/');
-            }
-            full.extend_from_slice(name);
-            let w = self.gofer.walk(parent.handle, &[name]).map_err(|e| e.errno())?;
-            let existing = w.nodes.first().copied();
-            let r = match existing {
-                Some(_) if flags & libc::O_EXCL != 0 => Err(Errno::EEXIST),
-                Some(n) if n.stat.is_symlink() && follow => {
-                    // O_CREAT follows a last symlink, and creates its target
-                    // if that is missing (in the directory the link names).
-                    if depth >= MAX_SYMLINKS {
-                        return Err(Errno::ELOOP);
-                    }
-                    let target = self.gofer.readlink(n.handle).map_err(|e| e.errno())?;
-                    resolve.follow(false)?;
-                    let next = if !resolve.anchored() {
-                        if target.starts_with(b"/") { target } else { dcache::child_path(&parent.path, &target) }
-                    } else if target.starts_with(b"/") {
-                        // IN_ROOT: the target is under the anchor (BENEATH
-                        // refused it above).
-                        resolve.absolute()?;
-                        target
-                    } else {
-                        // Still relative to the anchor, through the
-                        // directory the link is in.
-                        [dir, b"/", &target].concat()
-                    };
-                    self.open_create_at(cwd, &next, how, depth + 1)
-                }
-                Some(n) if n.stat.is_dir() => Err(Errno::EISDIR),
-                Some(n) => {
-                    let found = Found { handle: n.handle, stat: n.stat, path: full.clone() };
-                    self.open_found(&found, flags)
-                }
-                None if w.errno == libc::ENOENT => {
-                    let pass = libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_NONBLOCK;
-                    let (node, fd) = self
-                        .gofer
-                        .create(parent.handle, name, flags & pass, mode & 0o7777, owner)
-                        .map_err(|e| e.errno())?;
-                    self.note_written(&node.stat);
-                    self.release(node.handle);
-                    let writer = if flags & libc::O_ACCMODE != libc::O_RDONLY {
-                        Some(self.inode_use.writer((node.stat.dev, node.stat.ino))?)
-                    } else {
-                        None
-                    };
-                    Ok(Opened { fd, path: full, entries: None, synth_stat: None, writer })
-                }
-                None => Err(Errno::from_raw(w.errno)),
-            };
-            if let Some(n) = existing {
-                self.release(n.handle);
-            }
-            r
-        })();
-        self.release(parent.handle);
-        result
-    }
-}
-
-/// What an `O_CREAT` open asks, carried through the symlinks it follows.
-#[derive(Clone, Copy)]
-struct CreateHow {
-    flags: i32,
-    mode: u32,
-    owner: Owner,
-    follow: bool,
-    resolve: Resolve,
 }
 
 /// The canonical path of a stack of names.
