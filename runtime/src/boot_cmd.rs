@@ -219,6 +219,7 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
         umask: args.umask,
         ignored_signals: args.ignored_signals.clone(),
+        program: None,
     };
     match Task::init(&kernel, init) {
         Ok(t) => Ok((kernel, t)),

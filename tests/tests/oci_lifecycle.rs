@@ -242,7 +242,7 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
 #[test]
 fn hooks_run_in_order_with_the_state_and_a_failing_one_fails_the_step() {
     let rt = Runtime::new();
-    let b = Bundle::new("hooks", &["true"]);
+    let b = Bundle::new("hooks", &["sh", "-c", "touch /init-ran"]);
     let cid = id("hooks");
     let log = b.path().join("hooks.log");
     let hook = |name: &str| {
@@ -251,12 +251,17 @@ fn hooks_run_in_order_with_the_state_and_a_failing_one_fails_the_step() {
             "args": ["sh", "-c", format!("printf '%s %s\\n' {name} \"$(cat)\" >> {}", log.display())],
         })
     };
+    // startContainer runs inside the container (its /bin/sh, its host
+    // name), before init: it records what it sees in the container's root.
+    let inside = "{ hostname; cat; echo; [ -e /init-ran ] && echo init-ran || echo before-init; } > /start-hook.out";
     b.edit(|c| {
+        c["root"]["readonly"] = false.into();
+        c["hostname"] = "hooked".into();
         c["hooks"] = serde_json::json!({
             "prestart": [hook("prestart")],
             "createRuntime": [hook("createRuntime")],
             "createContainer": [hook("createContainer")],
-            "startContainer": [hook("startContainer")],
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", inside]}],
             "poststart": [hook("poststart")],
             "poststop": [hook("poststop")],
         });
@@ -271,13 +276,28 @@ fn hooks_run_in_order_with_the_state_and_a_failing_one_fails_the_step() {
         })
         .collect();
     let names: Vec<&str> = lines.iter().map(|(n, _)| *n).collect();
-    assert_eq!(names, ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"]);
+    assert_eq!(names, ["prestart", "createRuntime", "createContainer", "poststart", "poststop"]);
     for (name, state) in &lines {
         assert_eq!(state["id"], cid.as_str(), "{name}");
         assert_eq!(state["bundle"], b.path().to_str().unwrap(), "{name}");
     }
-    assert_eq!(lines[5].1["status"], "stopped");
+    assert_eq!(lines[4].1["status"], "stopped");
     assert!(lines[0].1["pid"].as_i64().unwrap() > 0);
+    let seen = std::fs::read_to_string(b.path().join("rootfs/start-hook.out")).unwrap();
+    let seen: Vec<&str> = seen.lines().collect();
+    assert_eq!(seen[0], "hooked", "the container's host name");
+    let state: serde_json::Value = serde_json::from_str(seen[1]).unwrap();
+    assert_eq!((state["id"].as_str(), state["status"].as_str()), (Some(cid.as_str()), Some("created")));
+    assert_eq!(seen[2], "before-init");
+    assert!(b.path().join("rootfs/init-ran").exists());
+    // A failing startContainer hook fails start.
+    b.edit(|c| {
+        c["hooks"] = serde_json::json!({"startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "exit 3"]}]})
+    });
+    ok(&rt.run(&["create", "--bundle", b.path().to_str().unwrap(), &cid]));
+    let e = err_text(&rt.run(&["start", &cid]));
+    assert!(e.contains("startContainer hook") && e.contains("exit status 3"), "{e}");
+    ok(&rt.run(&["delete", "--force", &cid]));
     // A failing createRuntime hook fails create, and nothing is left.
     b.edit(|c| {
         c["hooks"] =

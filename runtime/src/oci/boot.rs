@@ -117,6 +117,7 @@ fn exec(k: &KernelRef, inc: Incoming) {
         rlimits: Vec::new(),
         umask: process.umask,
         ignored_signals: Vec::new(),
+        program: process.program.clone().map(String::into_bytes),
     };
     let arg0 = process.args.first().cloned().unwrap_or_default();
     let started = match outside::spawn(k, init) {

@@ -33,7 +33,8 @@ pub fn start(g: &Global, id: &str) -> anyhow::Result<()> {
         s => bail!("cannot start a container in the {} state", s.as_str()),
     }
     let h = c.hooks.clone();
-    hooks::run_all("startContainer", h.as_ref().and_then(|h| h.start_container().as_ref()), &c.oci_state())?;
+    let start_hooks = h.as_ref().and_then(|h| h.start_container().as_ref());
+    hooks::run_inside("startContainer", start_hooks, &c.oci_state(), &locked.control_socket())?;
     ask(&locked, &Request::Start).context("start init")?;
     c.status = Status::Running;
     locked.write(&c)?;

@@ -64,6 +64,9 @@ pub struct ExecProcess {
     pub groups: Vec<u32>,
     /// File mode creation mask.
     pub umask: u32,
+    /// The program, when it is not `args[0]` searched along PATH (hooks).
+    #[serde(default)]
+    pub program: Option<String>,
 }
 
 /// The Sentry's answer.
@@ -267,6 +270,7 @@ mod tests {
             gid: 0,
             groups: vec![],
             umask: 0o22,
+            program: None,
         };
         let (r, _conn) = call_with_fds(&path, &Request::Exec { process }, &[0, 1, 2]).unwrap();
         assert_eq!(r, Reply::Started { pid: 3 }, "three descriptors arrived");

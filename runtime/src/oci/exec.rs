@@ -66,6 +66,7 @@ fn process_of(req: &ExecRequest, bundle: &Path) -> anyhow::Result<(ExecProcess, 
         gid: user.gid(),
         groups: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask().unwrap_or(0o022),
+        program: None,
     };
     let mut tty = from_file.as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     if from_file.is_none() {

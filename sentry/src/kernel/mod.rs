@@ -99,6 +99,9 @@ pub struct InitProcess {
     /// Signals it starts with ignored (as execve keeps SIG_IGN: what
     /// `moat do`'s caller ignored, a `nohup` or a background job).
     pub ignored_signals: Vec<i32>,
+    /// The program to run when it is not `argv[0]` (an OCI hook names its
+    /// path apart from its arguments); not searched along PATH.
+    pub program: Option<Vec<u8>>,
 }
 
 /// The kernel, shared by the Sentry threads of every task.
@@ -375,7 +378,7 @@ impl Task {
     /// starts) as `pid`, which the process table already holds. The stub
     /// is made by, and bound to, the calling thread.
     pub fn first(kernel: &Kernel, pid: i32, init: InitProcess) -> Result<Task, exec::ExecError> {
-        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals } = init;
+        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals, program } = init;
         let mut signals = signals::SignalState::default();
         for sig in ignored_signals {
             let ignore = signals::SigAction { handler: 1, ..signals::SigAction::default() };
@@ -388,7 +391,10 @@ impl Task {
         if !found.stat.is_dir() {
             return Err(Errno::ENOTDIR.into());
         }
-        let path = search_path(&kernel.vfs, &found.path, &path, &envp);
+        let path = match program {
+            Some(p) => p,
+            None => search_path(&kernel.vfs, &found.path, &path, &envp),
+        };
         let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
         let mut rlimits = rlimits::Rlimits::initial();
         for (res, limit) in limits {
