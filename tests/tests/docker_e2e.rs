@@ -181,7 +181,12 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     // An interactive shell on a terminal.
     let mut it = d.command(&["run", "-it", "--rm", "--runtime=moat", "--network=none", IMG, "sh"]);
     it.env("TERM", "dumb");
-    let script = [("# ", Act::Type("echo $((6*7))\n")), ("42\r\n", Act::Type("exit 5\n"))];
+    let script = [
+        ("# ", Act::Type("echo $((6*7))\n")),
+        // The terminal's settings can be changed from inside, not only read.
+        ("42\r\n", Act::Type("stty rows 33 cols 77; stty -echo; stty size; stty | grep -c -- -echo\n")),
+        ("33 77\r\n1\r\n", Act::Type("exit 5\n")),
+    ];
     let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
     assert_eq!(code, Some(5), "{screen:?}");
     // Window changes arrive as SIGWINCH and the new size is seen; Ctrl-C

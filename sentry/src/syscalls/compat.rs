@@ -28,7 +28,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_syslog => "the Sentry's own short kernel log; no CAP_SYSLOG check yet",
         libc::SYS_preadv2 | libc::SYS_pwritev2 => "flags: RWF_HIPRI, RWF_DSYNC and RWF_SYNC; others EOPNOTSUPP",
-        libc::SYS_ioctl => "FIOCLEX, FIONCLEX, TCGETS and TIOCGWINSZ on a terminal; ENOTTY otherwise",
+        libc::SYS_ioctl => {
+            "FIONREAD, FIOCLEX, FIONCLEX; on a terminal: TCGETS, TCSETS(W|F), TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCXONC, TIOCOUTQ, TIOCGPGRP, TIOCSPGRP, TIOCGSID; ENOTTY otherwise"
+        }
         libc::SYS_flock => "locks are the Sentry's (the host never sees them); a blocked flock retries every 5 ms",
         libc::SYS_fcntl => "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks",
         libc::SYS_exit => "ends the process (one thread per process so far)",

@@ -202,22 +202,6 @@ pub(super) fn ioctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             t.fds.set_cloexec(fd, req == libc::FIOCLEX)?;
             Ok(0)
         }
-        // Terminal queries go to the caller's terminal when the file is one;
-        // they only read its settings.
-        libc::TCGETS | libc::TIOCGWINSZ => {
-            let is_tty = nix::unistd::isatty(&f.fd).unwrap_or(false);
-            if !is_tty {
-                return Err(Errno::ENOTTY.into());
-            }
-            let mut buf = [0u8; 64];
-            // SAFETY: both requests write at most sizeof(struct termios) (60)
-            // bytes into `buf`, which has 64.
-            let r = unsafe { libc::ioctl(f.fd.as_raw_fd(), req, buf.as_mut_ptr()) };
-            Errno::result(r)?;
-            let n = if req == libc::TCGETS { 36 } else { 8 };
-            t.mm.copy_out(a[2], &buf[..n])?;
-            Ok(0)
-        }
         _ => Err(Errno::ENOTTY.into()),
     }
 }

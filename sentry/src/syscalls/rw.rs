@@ -91,28 +91,6 @@ fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> R
     r
 }
 
-/// Job control: a read of a session's controlling terminal from a process
-/// group not in its foreground stops that group with SIGTTIN and restarts
-/// once it is continued; with SIGTTIN ignored or blocked, it fails with
-/// EIO, as on Linux.
-fn foreground_only(k: &KernelRef, t: &Task, f: &OpenFile) -> Result<(), SysError> {
-    let Some(rdev) = f.terminal else { return Ok(()) };
-    let Some((pgid, sid)) = k.procs().get(t.tid).map(|p| (p.pgid, p.sid)) else { return Ok(()) };
-    let Ok(foreground) = k.terminals.foreground(rdev, sid) else { return Ok(()) };
-    if foreground == pgid {
-        return Ok(());
-    }
-    if t.signals.ignored(libc::SIGTTIN) || t.signals.mask() & crate::kernel::signals::bit(libc::SIGTTIN) != 0 {
-        return Err(Errno::EIO.into());
-    }
-    let info = SigInfo { signo: libc::SIGTTIN, code: libc::SI_KERNEL, ..SigInfo::default() };
-    let members = k.procs().group_members(pgid);
-    for pid in members {
-        let _ = k.send_signal(pid, info);
-    }
-    Err(SysError::Restart(Restart::Sys))
-}
-
 fn readable(f: &OpenFile) -> Result<(), Errno> {
     if f.flags() & libc::O_ACCMODE == libc::O_WRONLY { Err(Errno::EBADF) } else { Ok(()) }
 }
@@ -141,7 +119,7 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
 fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
-    foreground_only(k, t, &f)?;
+    super::tty::stop_if_background(k, t, &f, libc::SIGTTIN)?;
     with_scratch((count as usize).min(MAX_RW), |data| {
         let n = read_host(t, &f, data, offset)?;
         t.mm.copy_out(buf, &data[..n])?;
@@ -199,7 +177,7 @@ fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
 fn do_readv(k: &KernelRef, t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
-    foreground_only(k, t, &f)?;
+    super::tty::stop_if_background(k, t, &f, libc::SIGTTIN)?;
     let iov = iovecs(t, iov, count)?;
     let want: usize = iov.iter().map(|&(_, l)| l as usize).sum::<usize>().min(MAX_RW);
     let mut data = vec![0u8; want];
