@@ -184,8 +184,9 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     let script = [
         ("# ", Act::Type("echo $((6*7))\n")),
         // The terminal's settings can be changed from inside, not only read.
-        ("42\r\n", Act::Type("stty rows 33 cols 77; stty -echo; stty size; stty | grep -c -- -echo\n")),
-        ("33 77\r\n1\r\n", Act::Type("exit 5\n")),
+        ("42\r\n", Act::Type("stty rows 33 cols 77; stty -echo; stty size; stty | grep -c -- -echo; tty\n")),
+        // The console has a name, as runc's /dev/pts/0.
+        ("33 77\r\n1\r\n/dev/pts/0\r\n", Act::Type("exit 5\n")),
     ];
     let (screen, code) = drive_tty(it, &script, Duration::from_secs(60));
     assert_eq!(code, Some(5), "{screen:?}");

@@ -233,3 +233,8 @@ fn openat2_how_checks_and_resolve_restrictions() {
 fn positioned_vectored_reads_and_writes() {
     same_as_native("vectored_io");
 }
+
+#[test]
+fn pseudo_terminals_and_their_line_discipline() {
+    same_as_native("ptys");
+}

@@ -184,7 +184,8 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
         } else if SENTRY_MOUNTS.contains(&typ.as_str()) {
             let provided = (typ == "proc" && dest == "/proc")
                 || (typ == "sysfs" && dest == "/sys")
-                || (typ.starts_with("cgroup") && dest == "/sys/fs/cgroup");
+                || (typ.starts_with("cgroup") && dest == "/sys/fs/cgroup")
+                || (typ == "devpts" && dest == "/dev/pts");
             if !provided {
                 warnings.push(format!("mounts[{i}]: {typ} at {dest} is not provided yet"));
             }

@@ -130,6 +130,8 @@ pub struct Kernel {
     pub hostname: Vec<u8>,
     /// Controlling terminals of the sandbox's sessions.
     pub terminals: tty::Terminals,
+    /// Pseudo-terminals (/dev/ptmx, /dev/pts).
+    pub ptys: Arc<crate::vfs::devpts::Ptys>,
 }
 
 /// The debug log: one line per event, from any thread.
@@ -155,7 +157,8 @@ impl Kernel {
     pub fn new(vfs: Vfs, log: Option<DebugLog>, strace: bool, hostname: Vec<u8>) -> KernelRef {
         let proc = Arc::new(procfs::ProcFs::default());
         vfs.mount_synth(b"/proc", proc.clone());
-        vfs.mount_synth(b"/dev", Arc::new(crate::vfs::devfs::DevFs));
+        let ptys = Arc::new(crate::vfs::devpts::Ptys::default());
+        vfs.mount_synth(b"/dev", Arc::new(crate::vfs::devfs::DevFs { ptys: ptys.clone() }));
         vfs.mount_synth(b"/sys", Arc::new(crate::vfs::sysfs::SysFs::for_own_cgroups()));
         let k = Arc::new(Kernel {
             proc_infos: procfs::ProcInfos::default(),
@@ -168,6 +171,7 @@ impl Kernel {
             strace,
             hostname,
             terminals: tty::Terminals::default(),
+            ptys,
         });
         proc.attach(&k);
         k
@@ -406,9 +410,16 @@ impl Task {
         // exec'd one's is its pid): a terminal on its stdin is the
         // session's controlling terminal.
         kernel.terminals.attach(&stdio[0], pid);
+        // That terminal shows as a /dev/pts/N of the sandbox, so its
+        // descriptors have a name (ttyname).
+        let console = tty::terminal_of(&stdio[0]).and_then(|rdev| Some((rdev, kernel.ptys.adopt(&stdio[0])?)));
         for (i, fd) in stdio.into_iter().enumerate() {
             let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
-            let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{i}").into_bytes(), flags & !libc::O_CLOEXEC);
+            let path = match console {
+                Some((rdev, n)) if tty::terminal_of(&fd) == Some(rdev) => format!("/dev/pts/{n}"),
+                _ => format!("/dev/fd/{i}"),
+            };
+            let file = fd_table::OpenFile::new(fd, path.into_bytes(), flags & !libc::O_CLOEXEC);
             fds.set(i as i32, file, false)?;
         }
         let queue = kernel.register(pid)?;

@@ -72,6 +72,25 @@ pub(super) fn do_open(
     };
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
     let opened = k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve)?;
+    if opened.path == b"/dev/ptmx" {
+        // A new pseudo-terminal pair; the caller gets its master end.
+        let (master, _) = k.ptys.open_master()?;
+        let keep = flags & (libc::O_ACCMODE | libc::O_NONBLOCK);
+        if flags & libc::O_NONBLOCK != 0 {
+            nix::fcntl::fcntl(&master, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))?;
+        }
+        let file = OpenFile::new(master, opened.path, keep);
+        return Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64);
+    }
+    if opened.path.starts_with(b"/dev/pts/") && flags & libc::O_NOCTTY == 0 {
+        // A session leader without a controlling terminal takes the
+        // terminal it opens, as on Linux.
+        if let Some(sid) = k.procs().get(t.tid).map(|x| x.sid).filter(|&sid| sid == t.tid)
+            && k.terminals.open_controlling(sid).is_err()
+        {
+            k.terminals.attach(&opened.fd, sid);
+        }
+    }
     if opened.path == b"/dev/tty" {
         // The caller's controlling terminal, whatever name reached it.
         let sid = k.procs().get(t.tid).map(|x| x.sid).ok_or(Errno::ESRCH)?;

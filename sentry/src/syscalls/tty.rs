@@ -35,6 +35,10 @@ pub(super) fn handles(req: u64) -> bool {
             | libc::TCFLSH
             | libc::TCXONC
             | libc::TIOCOUTQ
+            | libc::TIOCGPTN
+            | libc::TIOCSPTLCK
+            | libc::TIOCSCTTY
+            | libc::TIOCNOTTY
     )
 }
 
@@ -94,6 +98,39 @@ pub(super) fn ioctl(k: &KernelRef, t: &mut Task, f: &OpenFile, req: u64, arg: u6
             // SAFETY: these requests take an int by value.
             let r = unsafe { libc::ioctl(f.fd.as_raw_fd(), req, arg as libc::c_int) };
             Errno::result(r)?;
+            Ok(0)
+        }
+        libc::TIOCGPTN => {
+            let n = k.ptys.number_of_master(&f.fd)?;
+            t.mm.copy_out(arg, &n.to_le_bytes())?;
+            Ok(0)
+        }
+        libc::TIOCSPTLCK => {
+            let mut buf = [0u8; 8];
+            t.mm.read_into(arg, &mut buf[..4])?;
+            host_ioctl(f, req, buf.as_mut_ptr())?;
+            Ok(0)
+        }
+        libc::TIOCSCTTY | libc::TIOCNOTTY => {
+            let (pid, sid) = (t.tid, k.procs().get(t.tid).map(|p| p.sid).ok_or(Errno::ESRCH)?);
+            if req == libc::TIOCNOTTY {
+                k.terminals.session(rdev, sid)?;
+                if pid == sid {
+                    k.terminals.detach_session(sid);
+                }
+                return Ok(0);
+            }
+            if pid != sid {
+                return Err(Errno::EPERM.into());
+            }
+            if k.terminals.session(rdev, sid).is_ok() {
+                return Ok(0);
+            }
+            if k.terminals.open_controlling(sid).is_ok() {
+                return Err(Errno::EPERM.into());
+            }
+            k.terminals.attach(&f.fd, sid);
+            k.terminals.session(rdev, sid).map_err(|_| Errno::EPERM)?;
             Ok(0)
         }
         libc::TIOCOUTQ => {

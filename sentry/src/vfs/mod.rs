@@ -18,6 +18,7 @@ use moat_gofer::{GoferClient, HandleId, Owner, Stat};
 mod create;
 pub mod dcache;
 pub mod devfs;
+pub mod devpts;
 pub mod inode_use;
 pub mod ops;
 pub mod resolve;
@@ -288,7 +289,10 @@ impl Vfs {
     fn open_found(&self, found: &Found, flags: i32) -> Result<Opened, Errno> {
         if let Some((node, _)) = self.synth_node(found.handle) {
             let o = synth::open(&node, flags)?;
-            let stat = (!matches!(node, synth::SynthNode::Device(_))).then_some(found.stat);
+            // Devices and terminals are host files: reads and writes go to
+            // the host descriptor as they are.
+            let host = matches!(node, synth::SynthNode::Device(_) | synth::SynthNode::Pty(_));
+            let stat = (!host).then_some(found.stat);
             return Ok(Opened {
                 fd: o.fd,
                 path: found.path.clone(),

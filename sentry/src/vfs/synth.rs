@@ -39,6 +39,8 @@ pub enum Device {
     /// /dev/tty (opens are answered by the kernel's terminal record; the
     /// node is here for stat and readdir)
     Tty,
+    /// /dev/ptmx (opens make a pair in the kernel's pty table)
+    Ptmx,
 }
 
 impl Device {
@@ -51,6 +53,7 @@ impl Device {
             Device::Random => (1, 8),
             Device::Urandom => (1, 9),
             Device::Tty => (5, 0),
+            Device::Ptmx => (5, 2),
         }
     }
 
@@ -63,8 +66,9 @@ impl Device {
             Device::Full => "/dev/full",
             Device::Random => "/dev/random",
             Device::Urandom => "/dev/urandom",
-            // Never opened through here (see `Tty`); the null device if it were.
-            Device::Tty => "/dev/null",
+            // Never opened through here (see `Tty`, `Ptmx`); the null device if
+            // they were.
+            Device::Tty | Device::Ptmx => "/dev/null",
         }
     }
 }
@@ -80,7 +84,22 @@ pub enum SynthNode {
     Symlink(Vec<u8>),
     /// A device.
     Device(Device),
+    /// A pseudo-terminal's slave end (/dev/pts/N), a host terminal: its
+    /// attributes are the host's, and opening it shares it.
+    Pty(PtySlave),
 }
+
+/// The host descriptor behind a /dev/pts/N.
+#[derive(Debug, Clone)]
+pub struct PtySlave(pub std::sync::Arc<OwnedFd>);
+
+impl PartialEq for PtySlave {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for PtySlave {}
 
 /// A file system made up by the Sentry.
 pub trait SynthFs: Send + Sync + std::fmt::Debug {
@@ -105,6 +124,11 @@ fn ino_of(path: &[u8]) -> u64 {
 
 /// The attributes of a synthetic node at canonical `path`.
 pub fn stat_of(node: &SynthNode, path: &[u8], dev: u64) -> Stat {
+    if let SynthNode::Pty(PtySlave(fd)) = node
+        && let Ok(st) = moat_gofer::hostfs::stat(std::os::fd::AsFd::as_fd(&**fd))
+    {
+        return st;
+    }
     let (mode, size, rdev) = match node {
         SynthNode::Dir(_) => (libc::S_IFDIR | 0o555, 0, 0),
         SynthNode::File(_) => (libc::S_IFREG | 0o444, 0, 0),
@@ -113,6 +137,7 @@ pub fn stat_of(node: &SynthNode, path: &[u8], dev: u64) -> Stat {
             let (maj, min) = d.rdev();
             (libc::S_IFCHR | 0o666, 0, libc::makedev(maj, min))
         }
+        SynthNode::Pty(_) => (libc::S_IFCHR | 0o620, 0, 0),
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let t = (now.as_secs() as i64, 0);
@@ -179,6 +204,13 @@ pub fn open(node: &SynthNode, flags: i32) -> Result<SynthOpen, Errno> {
                 nix::fcntl::OFlag::from_bits_truncate(f | libc::O_CLOEXEC | libc::O_NOCTTY),
                 nix::sys::stat::Mode::empty(),
             )?;
+            Ok(SynthOpen { fd, entries: None })
+        }
+        SynthNode::Pty(PtySlave(fd)) => {
+            let fd = fd.try_clone().map_err(|_| Errno::EMFILE)?;
+            if flags & libc::O_NONBLOCK != 0 {
+                nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK))?;
+            }
             Ok(SynthOpen { fd, entries: None })
         }
         SynthNode::Symlink(_) => Err(Errno::ELOOP),
