@@ -65,6 +65,10 @@ pub struct BootArgs {
     /// start request comes.
     #[arg(long)]
     control: Option<std::path::PathBuf>,
+    /// OCI --preserve-fds: this many descriptors from 5 on become init's
+    /// descriptors from 3 on.
+    #[arg(long, default_value_t = 0)]
+    preserved_fds: u32,
     /// A signal init starts with ignored (repeatable).
     #[arg(long = "ignore-signal")]
     ignored_signals: Vec<i32>,
@@ -101,6 +105,23 @@ fn parse_rlimit(s: &str) -> Result<(u32, u64, u64), String> {
     let (res, limits) = s.split_once('=').ok_or_else(bad)?;
     let (soft, hard) = limits.split_once(':').ok_or_else(bad)?;
     Ok((res.parse().map_err(|_| bad())?, soft.parse().map_err(|_| bad())?, hard.parse().map_err(|_| bad())?))
+}
+
+/// The preserved descriptors 5 .. 5 + `n`, owned.
+fn take_preserved(n: u32) -> anyhow::Result<Vec<OwnedFd>> {
+    (0..n)
+        .map(|i| {
+            let fd = 5 + i as i32;
+            // SAFETY: only borrowed for the F_GETFD check; a closed descriptor
+            // fails it with EBADF.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            nix::fcntl::fcntl(borrowed, nix::fcntl::FcntlArg::F_GETFD)
+                .with_context(|| format!("preserved descriptor {fd}"))?;
+            // SAFETY: fd is open (F_GETFD succeeded) and was handed to this
+            // process for init; nothing else here owns it.
+            Ok(unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd) })
+        })
+        .collect()
 }
 
 fn stdio() -> anyhow::Result<[OwnedFd; 3]> {
@@ -220,6 +241,7 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         umask: args.umask,
         ignored_signals: args.ignored_signals.clone(),
         program: None,
+        extra_fds: take_preserved(args.preserved_fds).map_err(Prepare::Fatal)?,
     };
     match Task::init(&kernel, init) {
         Ok(t) => Ok((kernel, t)),

@@ -67,7 +67,8 @@ struct CreateArgs {
     /// Accepted for runc compatibility (no session keyring is made).
     #[arg(long)]
     no_new_keyring: bool,
-    /// Extra descriptors to pass on (only 0 is supported).
+    /// Pass this many descriptors after the standard streams (3, 4, …) on
+    /// to the container's process.
     #[arg(long, default_value_t = 0)]
     preserve_fds: u32,
     /// Container id.
@@ -258,10 +259,8 @@ enum Command {
 
 impl CreateArgs {
     fn request(&self) -> anyhow::Result<oci::create::CreateRequest<'_>> {
-        if self.preserve_fds != 0 {
-            anyhow::bail!("--preserve-fds is not supported");
-        }
         Ok(oci::create::CreateRequest {
+            preserve_fds: self.preserve_fds,
             id: &self.id,
             bundle: &self.bundle,
             pid_file: self.pid_file.as_deref(),

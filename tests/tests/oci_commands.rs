@@ -171,3 +171,35 @@ fn the_containers_own_cgroup_limits_show_under_sys_fs_cgroup_as_with_runc() {
     assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{moat:?}");
     assert_eq!(String::from_utf8_lossy(&moat.stdout), "314572800\n77\n");
 }
+
+#[test]
+fn preserved_descriptors_reach_init_as_with_runc() {
+    let rt = Runtime::new();
+    let b = Bundle::new(
+        "fds",
+        &["sh", "-c", "read line <&3; echo \"got $line\"; echo written >&4; { true >&5; } 2>/dev/null || echo no-fd-5"],
+    );
+    let input = b.path().join("input");
+    std::fs::write(&input, "from-fd-3\n").unwrap();
+    let run = |runtime: &str, root: &Path, out: &Path, cid: &str| {
+        let script = format!(
+            "exec 3<{} 4>{}; exec {runtime} --root {} run --preserve-fds 2 --bundle {} {cid}",
+            input.display(),
+            out.display(),
+            root.display(),
+            b.path().display()
+        );
+        let mut c = std::process::Command::new("/bin/sh");
+        c.args(["-c", &script]);
+        moat_tests::oci::run_to_files(c)
+    };
+    let moat_out = b.path().join("moat-fd4");
+    let moat = run(moat_tests::moat_bin().to_str().unwrap(), rt.root(), &moat_out, &id("fds"));
+    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
+    let runc_out = b.path().join("runc-fd4");
+    let reference = run("runc", runc_root.path(), &runc_out, &id("fds-runc"));
+    assert!(reference.status.success(), "{reference:?}");
+    assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{moat:?}");
+    assert!(String::from_utf8_lossy(&moat.stdout).starts_with("got from-fd-3\n"));
+    assert_eq!(std::fs::read_to_string(&moat_out).unwrap(), "written\n");
+}

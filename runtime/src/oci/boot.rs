@@ -118,6 +118,7 @@ fn exec(k: &KernelRef, inc: Incoming) {
         umask: process.umask,
         ignored_signals: Vec::new(),
         program: process.program.clone().map(String::into_bytes),
+        extra_fds: Vec::new(),
     };
     let arg0 = process.args.first().cloned().unwrap_or_default();
     let started = match outside::spawn(k, init) {

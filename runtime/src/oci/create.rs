@@ -30,6 +30,9 @@ pub struct CreateRequest<'a> {
     pub pid_file: Option<&'a Path>,
     /// Where to send the terminal's master end.
     pub console_socket: Option<&'a Path>,
+    /// How many of the caller's descriptors from 3 on init gets, at the
+    /// same numbers.
+    pub preserve_fds: u32,
 }
 
 /// Creates the container; on failure nothing of it is left.
@@ -124,9 +127,17 @@ fn build(
     if g.strace {
         debugging.push("--strace".to_string());
     }
+    if req.preserve_fds > 0 {
+        debugging.push(format!("--preserved-fds={}", req.preserve_fds));
+    }
     let boot = boot_command(plan, &locked.control_socket(), &debugging);
     let stdio = terminal.as_ref().map(console::Terminal::slave);
-    let sentry = spawn(boot, &[(&sentry_end, 3), (&ready_theirs, 4)], stdio, &plan.netns, terminal.as_ref())?;
+    // Preserved descriptors reach the Sentry after its own two (5, 6, …);
+    // it gives them to init at 3, 4, ….
+    let preserved = preserved_fds(req.preserve_fds)?;
+    let mut moves: Vec<(&OwnedFd, i32)> = vec![(&sentry_end, 3), (&ready_theirs, 4)];
+    moves.extend(preserved.iter().enumerate().map(|(i, fd)| (fd, 5 + i as i32)));
+    let sentry = spawn(boot, &moves, stdio, &plan.netns, terminal.as_ref())?;
     made.pids.push(sentry);
     drop(sentry_end);
     drop(ready_theirs);
@@ -161,6 +172,19 @@ fn build(
     container.status = Status::Created;
     locked.write(&container)?;
     Ok(container)
+}
+
+/// Duplicates of this process's descriptors 3 .. 3 + `n`, each checked.
+fn preserved_fds(n: u32) -> anyhow::Result<Vec<OwnedFd>> {
+    (0..n)
+        .map(|i| {
+            let fd = 3 + i as i32;
+            // SAFETY: only borrowed to duplicate it; a closed descriptor
+            // fails the duplication with EBADF.
+            let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+            borrowed.try_clone_to_owned().with_context(|| format!("--preserve-fds: descriptor {fd}"))
+        })
+        .collect()
 }
 
 fn receive(sock: &OwnedFd) -> anyhow::Result<String> {

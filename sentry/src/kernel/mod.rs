@@ -102,6 +102,8 @@ pub struct InitProcess {
     /// The program to run when it is not `argv[0]` (an OCI hook names its
     /// path apart from its arguments); not searched along PATH.
     pub program: Option<Vec<u8>>,
+    /// Host descriptors it gets from 3 on (OCI `--preserve-fds`).
+    pub extra_fds: Vec<std::os::fd::OwnedFd>,
 }
 
 /// The kernel, shared by the Sentry threads of every task.
@@ -382,7 +384,8 @@ impl Task {
     /// starts) as `pid`, which the process table already holds. The stub
     /// is made by, and bound to, the calling thread.
     pub fn first(kernel: &Kernel, pid: i32, init: InitProcess) -> Result<Task, exec::ExecError> {
-        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals, program } = init;
+        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals, program, extra_fds } =
+            init;
         let mut signals = signals::SignalState::default();
         for sig in ignored_signals {
             let ignore = signals::SigAction { handler: 1, ..signals::SigAction::default() };
@@ -421,6 +424,11 @@ impl Task {
             };
             let file = fd_table::OpenFile::new(fd, path.into_bytes(), flags & !libc::O_CLOEXEC);
             fds.set(i as i32, file, false)?;
+        }
+        for (i, fd) in extra_fds.into_iter().enumerate() {
+            let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
+            let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{}", 3 + i).into_bytes(), flags);
+            fds.set(3 + i as i32, file, false)?;
         }
         let queue = kernel.register(pid)?;
         kernel.proc_infos.set(
