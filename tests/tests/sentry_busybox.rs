@@ -69,6 +69,14 @@ fn applets_match_native() {
         (&["sh", "-c", "cd /usr/bin && pwd && cd .. && pwd"], b""),
         (&["sh", "-c", "[ -x /bin/busybox ] && echo yes"], b""),
         (&["nproc"], b""),
+        (
+            &[
+                "sh",
+                "-c",
+                "[ -e /dev/stdin ] && echo a; [ -e /proc/self/fd/1 ] && echo b; test -r /dev/stdin && echo c; [ -e /proc/self/fd/9 ] || echo d; [ -p /dev/stdin ] && echo pipe",
+            ],
+            b"x",
+        ),
         (&["cat", "/sys/devices/system/cpu/online", "/sys/devices/system/cpu/possible"], b""),
         (&["getconf", "_NPROCESSORS_ONLN"], b""),
         (&["stat", "-f", "-c", "%T", "/sys"], b""),

@@ -46,6 +46,17 @@ pub(crate) fn path_stat(k: &KernelRef, base: &[u8], path: &[u8], follow: bool) -
     st
 }
 
+/// Attributes of `path` as seen by `task`, where a name of one of its
+/// descriptors (/proc/self/fd/N, /dev/fd/N, /dev/stdin, …) followed is the
+/// open file itself, as Linux's magic links are: a pipe or a terminal
+/// inherited from outside has no path in the sandbox to walk to.
+pub(crate) fn task_path_stat(k: &KernelRef, t: &Task, base: &[u8], path: &[u8], follow: bool) -> Result<Stat, Errno> {
+    if follow && let Some(n) = super::fs::fd_link(t, path) {
+        return fd_stat(t, n).map_err(|_| Errno::ENOENT);
+    }
+    path_stat(k, base, path, follow)
+}
+
 fn out(task: &Task, addr: u64, st: &Stat) -> SysResult {
     task.mm.copy_out(addr, &stat_bytes(st))?;
     Ok(0)
@@ -59,7 +70,7 @@ pub(super) fn fstat(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 fn by_path(k: &KernelRef, t: &mut Task, path: u64, buf: u64, follow: bool) -> SysResult {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     t.refresh_proc(k, &p);
-    let st = path_stat(k, &t.cwd, &p, follow)?;
+    let st = task_path_stat(k, t, &t.cwd, &p, follow)?;
     out(t, buf, &st)
 }
 
@@ -83,6 +94,6 @@ pub(super) fn newfstatat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     }
     t.refresh_proc(k, &p);
     let base = super::fs::base_dir(t, dirfd, &p)?;
-    let st = path_stat(k, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    let st = task_path_stat(k, t, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     out(t, a[2], &st)
 }

@@ -24,7 +24,7 @@ pub(crate) fn base_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Err
 /// /dev/std{in,out,err}. Until /proc/PID/fd has magic links of its own,
 /// these exact spellings are recognised here; opening one shares the open
 /// file (as opening a pipe's or terminal's link does on Linux).
-fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
+pub(crate) fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
     let s = std::str::from_utf8(path).ok()?;
     let me = t.tid.to_string();
     let n = match s {
@@ -278,6 +278,13 @@ fn do_access(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, mode: i32, flag
         return Err(Errno::EINVAL.into());
     }
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
+    if flags & libc::AT_SYMLINK_NOFOLLOW == 0
+        && let Some(n) = fd_link(t, &p)
+    {
+        // A name of the caller's own open file (see `attr::task_path_stat`).
+        t.fds.get(n).map_err(|_| Errno::ENOENT)?;
+        return Ok(0);
+    }
     let base = base_dir(t, dirfd, &p)?;
     let found = k.vfs.lookup(&base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
     k.vfs.release(found.handle);

@@ -335,7 +335,7 @@ pub(super) fn statx(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     } else {
         t.refresh_proc(k, &p);
         let base = base_dir(t, dirfd, &p)?;
-        super::attr::path_stat(k, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?
+        super::attr::task_path_stat(k, t, &base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?
     };
     t.mm.copy_out(a[4], &statx_bytes(&st))?;
     Ok(0)
