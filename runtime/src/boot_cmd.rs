@@ -65,6 +65,9 @@ pub struct BootArgs {
     /// start request comes.
     #[arg(long)]
     control: Option<std::path::PathBuf>,
+    /// init starts with no_new_privs set (`process.noNewPrivileges`).
+    #[arg(long)]
+    no_new_privs: bool,
     /// OCI --preserve-fds: this many descriptors from 5 on become init's
     /// descriptors from 3 on.
     #[arg(long, default_value_t = 0)]
@@ -236,7 +239,7 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         cwd: args.cwd.clone().into_bytes(),
         argv: args.command.iter().map(|s| s.clone().into_bytes()).collect(),
         envp: args.env.iter().map(|s| s.clone().into_bytes()).collect(),
-        creds: Creds { uid: args.uid, gid: args.gid, groups: args.groups.clone() },
+        creds: Creds { uid: args.uid, gid: args.gid, groups: args.groups.clone(), no_new_privs: args.no_new_privs },
         rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
         umask: args.umask,
         ignored_signals: args.ignored_signals.clone(),

@@ -180,6 +180,11 @@ pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
         boot_args.push("--strace".into());
     }
     boot_args.extend(ignored.iter().map(|s| format!("--ignore-signal={s}")));
+    // As across exec, a caller's no_new_privs holds for the command too.
+    // SAFETY: PR_GET_NO_NEW_PRIVS takes no pointer and only reads a flag.
+    if unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } == 1 {
+        boot_args.push("--no-new-privs".into());
+    }
     if let Some(d) = &dbg.debug_log {
         boot_args.push("--debug-log".into());
         boot_args.push(d.join("sentry.log").display().to_string());

@@ -123,7 +123,7 @@ enum Command {
         /// Capabilities to add (applied with the security context issue).
         #[arg(short, long)]
         cap: Vec<String>,
-        /// Set no_new_privs (applied with the security context issue).
+        /// Start the process with no_new_privs set.
         #[arg(long)]
         no_new_privs: bool,
         /// Container id.
@@ -291,8 +291,8 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
             id,
             command,
         } => {
-            if !cap.is_empty() || no_new_privs {
-                g.warn(&format!("{id}: exec --cap and --no-new-privs are not enforced yet"));
+            if !cap.is_empty() {
+                g.warn(&format!("{id}: exec --cap is not enforced yet"));
             }
             let req = oci::exec::ExecRequest {
                 id,
@@ -305,6 +305,7 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
                 cwd,
                 env,
                 user,
+                no_new_privs,
             };
             oci::exec::exec(g, &req)
         }

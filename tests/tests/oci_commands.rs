@@ -203,3 +203,38 @@ fn preserved_descriptors_reach_init_as_with_runc() {
     assert!(String::from_utf8_lossy(&moat.stdout).starts_with("got from-fd-3\n"));
     assert_eq!(std::fs::read_to_string(&moat_out).unwrap(), "written\n");
 }
+
+#[test]
+fn no_new_privileges_from_the_spec_and_exec_as_with_runc() {
+    let rt = Runtime::new();
+    let b = Bundle::new("nnp", &["/nnp"]);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("c/no_new_privs.c");
+    let built = std::process::Command::new("gcc")
+        .args(["-static", "-O1", "-w", "-o"])
+        .arg(b.path().join("rootfs/nnp"))
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    for nnp in [true, false] {
+        b.edit(|c| c["process"]["noNewPrivileges"] = nnp.into());
+        let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("nnp")]);
+        let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
+        let mut runc = std::process::Command::new("runc");
+        runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("nnp-runc")]);
+        let reference = moat_tests::oci::run_to_files(runc);
+        assert!(reference.status.success(), "{reference:?}");
+        assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{nnp}");
+        let expect = format!("before {}, set: 0, now 1", u8::from(nnp));
+        assert!(String::from_utf8_lossy(&moat.stdout).contains(&expect), "{moat:?}");
+    }
+    // exec --no-new-privs, in a container whose init has it off.
+    b.edit(|c| c["process"]["args"] = serde_json::json!(["sleep", "1000"]));
+    let cid = id("nnp-exec");
+    ok(&rt.run(&["run", "--detach", "--bundle", b.path().to_str().unwrap(), &cid]));
+    let with = rt.run(&["exec", "--no-new-privs", &cid, "/nnp"]);
+    assert!(String::from_utf8_lossy(&with.stdout).contains("before 1,"), "{with:?}");
+    let without = rt.run(&["exec", &cid, "/nnp"]);
+    assert!(String::from_utf8_lossy(&without.stdout).contains("before 0,"), "{without:?}");
+    ok(&rt.run(&["delete", "--force", &cid]));
+}

@@ -238,3 +238,8 @@ fn positioned_vectored_reads_and_writes() {
 fn pseudo_terminals_and_their_line_discipline() {
     same_as_native("ptys");
 }
+
+#[test]
+fn no_new_privs_is_set_once_and_kept() {
+    same_as_native("no_new_privs");
+}

@@ -113,7 +113,12 @@ fn exec(k: &KernelRef, inc: Incoming) {
         cwd: process.cwd.clone().into_bytes(),
         argv: process.args.iter().map(|a| a.clone().into_bytes()).collect(),
         envp: process.env.iter().map(|e| e.clone().into_bytes()).collect(),
-        creds: Creds { uid: process.uid, gid: process.gid, groups: process.groups.clone() },
+        creds: Creds {
+            uid: process.uid,
+            gid: process.gid,
+            groups: process.groups.clone(),
+            no_new_privs: process.no_new_privs,
+        },
         rlimits: Vec::new(),
         umask: process.umask,
         ignored_signals: Vec::new(),

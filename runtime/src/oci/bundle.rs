@@ -67,6 +67,8 @@ pub struct Plan {
     pub mounts: Vec<PlanMount>,
     /// `process.terminal`.
     pub terminal: bool,
+    /// `process.noNewPrivileges`.
+    pub no_new_privs: bool,
     /// Network namespace.
     pub netns: NetNs,
     /// `linux.cgroupsPath`, if given.
@@ -238,6 +240,7 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
         hostname: spec.hostname().clone().unwrap_or_default(),
         mounts,
         terminal: process.terminal().unwrap_or(false),
+        no_new_privs: process.no_new_privileges().unwrap_or(false),
         netns,
         cgroups_path: linux.and_then(|l| l.cgroups_path().as_ref()).map(|p| p.display().to_string()),
         resources: linux.and_then(|l| l.resources().clone()),

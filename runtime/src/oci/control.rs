@@ -67,6 +67,9 @@ pub struct ExecProcess {
     /// The program, when it is not `args[0]` searched along PATH (hooks).
     #[serde(default)]
     pub program: Option<String>,
+    /// Start with no_new_privs set.
+    #[serde(default)]
+    pub no_new_privs: bool,
 }
 
 /// The Sentry's answer.
@@ -271,6 +274,7 @@ mod tests {
             groups: vec![],
             umask: 0o22,
             program: None,
+            no_new_privs: false,
         };
         let (r, _conn) = call_with_fds(&path, &Request::Exec { process }, &[0, 1, 2]).unwrap();
         assert_eq!(r, Reply::Started { pid: 3 }, "three descriptors arrived");

@@ -247,6 +247,9 @@ fn boot_command(plan: &Plan, control: &Path, debugging: &[String]) -> Command {
     if plan.root_readonly {
         args.push("--root-readonly".into());
     }
+    if plan.no_new_privs {
+        args.push("--no-new-privs".into());
+    }
     if plan.netns == NetNs::New {
         args.push("--loopback-up".into());
     }

@@ -38,6 +38,8 @@ pub struct ExecRequest {
     pub env: Vec<String>,
     /// `UID[:GID]`.
     pub user: Option<String>,
+    /// `--no-new-privs`.
+    pub no_new_privs: bool,
 }
 
 /// The process to start: the container's own process as the base (as runc
@@ -67,6 +69,7 @@ fn process_of(req: &ExecRequest, bundle: &Path) -> anyhow::Result<(ExecProcess, 
         groups: user.additional_gids().clone().unwrap_or_default(),
         umask: user.umask().unwrap_or(0o022),
         program: None,
+        no_new_privs: base.no_new_privileges().unwrap_or(false) || req.no_new_privs,
     };
     let mut tty = from_file.as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     if from_file.is_none() {

@@ -77,6 +77,9 @@ pub struct Creds {
     pub gid: u32,
     /// Supplementary groups.
     pub groups: Vec<u32>,
+    /// no_new_privs: set once (prctl, or the OCI spec's
+    /// `noNewPrivileges`), kept across fork and execve, never cleared.
+    pub no_new_privs: bool,
 }
 
 /// What the sandbox's first process is made of.

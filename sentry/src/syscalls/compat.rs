@@ -26,6 +26,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 => {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
+        libc::SYS_prctl => {
+            "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS (no privilege gain exists yet to stop); others EINVAL"
+        }
         libc::SYS_syslog => "the Sentry's own short kernel log; no CAP_SYSLOG check yet",
         libc::SYS_preadv2 | libc::SYS_pwritev2 => "flags: RWF_HIPRI, RWF_DSYNC and RWF_SYNC; others EOPNOTSUPP",
         libc::SYS_ioctl => {

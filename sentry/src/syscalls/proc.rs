@@ -120,6 +120,19 @@ pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             t.mm.copy_out(a[1], &buf)?;
             Ok(0)
         }
+        libc::PR_SET_NO_NEW_PRIVS => {
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL.into());
+            }
+            t.creds.no_new_privs = true;
+            Ok(0)
+        }
+        libc::PR_GET_NO_NEW_PRIVS => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL.into());
+            }
+            Ok(i64::from(t.creds.no_new_privs))
+        }
         _ => Err(Errno::EINVAL.into()),
     }
 }
