@@ -243,3 +243,8 @@ fn pseudo_terminals_and_their_line_discipline() {
 fn no_new_privs_is_set_once_and_kept() {
     same_as_native("no_new_privs");
 }
+
+#[test]
+fn posix_message_queues() {
+    same_as_native("mqueue");
+}

@@ -187,7 +187,8 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
             let provided = (typ == "proc" && dest == "/proc")
                 || (typ == "sysfs" && dest == "/sys")
                 || (typ.starts_with("cgroup") && dest == "/sys/fs/cgroup")
-                || (typ == "devpts" && dest == "/dev/pts");
+                || (typ == "devpts" && dest == "/dev/pts")
+                || (typ == "mqueue" && dest == "/dev/mqueue");
             if !provided {
                 warnings.push(format!("mounts[{i}]: {typ} at {dest} is not provided yet"));
             }

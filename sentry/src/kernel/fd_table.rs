@@ -22,6 +22,11 @@ pub struct OpenFile {
     /// The host device number, when the file is a terminal (job control
     /// checks its reads).
     pub terminal: Option<u64>,
+    /// The message queue, when the file is one (its host descriptor is the
+    /// queue's readiness eventfd).
+    pub mqueue: Option<Arc<super::mqueue::MessageQueue>>,
+    /// Read position in a message queue's status text.
+    pub mqueue_pos: std::sync::atomic::AtomicU64,
     /// A synthetic directory's entries and the read position in them.
     pub synth_dir: Option<std::sync::Mutex<(crate::vfs::synth::DirEntries, usize)>>,
     /// A synthetic file's attributes (its host descriptor is a memfd).
@@ -47,11 +52,35 @@ impl OpenFile {
             flags: std::sync::atomic::AtomicI32::new(flags),
             may_block,
             terminal,
+            mqueue: None,
+            mqueue_pos: std::sync::atomic::AtomicU64::new(0),
             synth_dir: None,
             synth_stat: None,
             writer,
             flock: std::sync::Mutex::default(),
         })
+    }
+
+    /// An open message queue.
+    pub fn message_queue(
+        queue: Arc<super::mqueue::MessageQueue>,
+        path: Vec<u8>,
+        flags: i32,
+    ) -> Result<Arc<Self>, nix::errno::Errno> {
+        let fd = queue.descriptor()?;
+        Ok(Arc::new(OpenFile {
+            fd,
+            path,
+            flags: std::sync::atomic::AtomicI32::new(flags),
+            may_block: false,
+            terminal: None,
+            mqueue: Some(queue),
+            mqueue_pos: std::sync::atomic::AtomicU64::new(0),
+            synth_dir: None,
+            synth_stat: None,
+            writer: None,
+            flock: std::sync::Mutex::default(),
+        }))
     }
 
     /// A synthetic file or directory (procfs, devfs) with attributes
@@ -69,6 +98,8 @@ impl OpenFile {
             flags: std::sync::atomic::AtomicI32::new(flags),
             may_block: false,
             terminal: None,
+            mqueue: None,
+            mqueue_pos: std::sync::atomic::AtomicU64::new(0),
             synth_dir: entries.map(|e| std::sync::Mutex::new((e, 0))),
             synth_stat: Some(stat),
             writer: None,

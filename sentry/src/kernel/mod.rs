@@ -13,6 +13,7 @@ pub mod fd_table;
 pub mod flock_table;
 pub mod fork;
 pub mod itimer;
+pub mod mqueue;
 pub mod outside;
 pub mod process;
 pub mod procfs;
@@ -137,6 +138,8 @@ pub struct Kernel {
     pub terminals: tty::Terminals,
     /// Pseudo-terminals (/dev/ptmx, /dev/pts).
     pub ptys: Arc<crate::vfs::devpts::Ptys>,
+    /// POSIX message queues.
+    pub mqueues: Arc<mqueue::MessageQueues>,
 }
 
 /// The debug log: one line per event, from any thread.
@@ -163,6 +166,8 @@ impl Kernel {
         let proc = Arc::new(procfs::ProcFs::default());
         vfs.mount_synth(b"/proc", proc.clone());
         let ptys = Arc::new(crate::vfs::devpts::Ptys::default());
+        let mqueues: Arc<mqueue::MessageQueues> = Arc::default();
+        vfs.mount_synth(b"/dev/mqueue", Arc::new(crate::vfs::mqueuefs::MqueueFs { queues: mqueues.clone() }));
         vfs.mount_synth(b"/dev", Arc::new(crate::vfs::devfs::DevFs { ptys: ptys.clone() }));
         vfs.mount_synth(b"/sys", Arc::new(crate::vfs::sysfs::SysFs::for_own_cgroups()));
         let k = Arc::new(Kernel {
@@ -177,6 +182,7 @@ impl Kernel {
             hostname,
             terminals: tty::Terminals::default(),
             ptys,
+            mqueues,
         });
         proc.attach(&k);
         k

@@ -29,6 +29,8 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_prctl => {
             "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS (no privilege gain exists yet to stop); others EINVAL"
         }
+        libc::SYS_mq_notify => "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs netlink sockets (EINVAL)",
+        libc::SYS_mq_open => "queues are the Sentry's; poll reports a full queue writable; no permission checks yet",
         libc::SYS_syslog => "the Sentry's own short kernel log; no CAP_SYSLOG check yet",
         libc::SYS_preadv2 | libc::SYS_pwritev2 => "flags: RWF_HIPRI, RWF_DSYNC and RWF_SYNC; others EOPNOTSUPP",
         libc::SYS_ioctl => {

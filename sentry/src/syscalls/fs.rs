@@ -194,7 +194,11 @@ pub(super) fn fcntl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             let settable = libc::O_APPEND | libc::O_NONBLOCK;
             let new = (f.flags() & !settable) | (int(a[2]) & settable);
             let host_flags = nix::fcntl::OFlag::from_bits_truncate(new & settable);
-            nix::fcntl::fcntl(&f.fd, nix::fcntl::FcntlArg::F_SETFL(host_flags))?;
+            // A message queue's host descriptor is its shared readiness
+            // eventfd, which stays non-blocking; the flag is the Sentry's.
+            if f.mqueue.is_none() {
+                nix::fcntl::fcntl(&f.fd, nix::fcntl::FcntlArg::F_SETFL(host_flags))?;
+            }
             f.flags.store(new, std::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }

@@ -10,6 +10,7 @@ mod futex;
 mod info;
 mod kernel_log;
 mod mem;
+mod mqueue;
 mod openat2;
 mod poll;
 mod proc;
@@ -96,6 +97,12 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_openat => fs::openat,
         SYS_openat2 => openat2::openat2,
         SYS_syslog => kernel_log::syslog,
+        SYS_mq_open => mqueue::mq_open,
+        SYS_mq_unlink => mqueue::mq_unlink,
+        SYS_mq_timedsend => mqueue::mq_timedsend,
+        SYS_mq_timedreceive => mqueue::mq_timedreceive,
+        SYS_mq_notify => mqueue::mq_notify,
+        SYS_mq_getsetattr => mqueue::mq_getsetattr,
         SYS_preadv => rw::preadv,
         SYS_pwritev => rw::pwritev,
         SYS_preadv2 => rw::preadv2,

@@ -96,6 +96,9 @@ fn readable(f: &OpenFile) -> Result<(), Errno> {
 }
 
 fn writable(f: &OpenFile) -> Result<(), Errno> {
+    if f.mqueue.is_some() {
+        return Err(Errno::EBADF);
+    }
     if f.flags() & libc::O_ACCMODE == libc::O_RDONLY { Err(Errno::EBADF) } else { Ok(()) }
 }
 
@@ -119,6 +122,19 @@ fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
 fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     readable(&f)?;
+    if let Some(q) = &f.mqueue {
+        // A message queue's descriptor reads as its status text (its host
+        // descriptor is the Sentry's readiness eventfd).
+        let text = q.status_text().into_bytes();
+        let pos = offset.map_or_else(|| f.mqueue_pos.load(std::sync::atomic::Ordering::Relaxed), |o| o as u64);
+        let start = (pos as usize).min(text.len());
+        let n = (count as usize).min(text.len() - start);
+        t.mm.copy_out(buf, &text[start..start + n])?;
+        if offset.is_none() {
+            f.mqueue_pos.store((start + n) as u64, std::sync::atomic::Ordering::Relaxed);
+        }
+        return Ok(n as i64);
+    }
     super::tty::stop_if_background(k, t, &f, libc::SIGTTIN)?;
     with_scratch((count as usize).min(MAX_RW), |data| {
         let n = read_host(t, &f, data, offset)?;

@@ -37,6 +37,7 @@ impl SynthFs for DevFs {
                 entries.extend(DEVICES.iter().map(|(n, _)| (n.to_vec(), libc::DT_CHR)));
                 entries.push((b"shm".to_vec(), libc::DT_DIR));
                 entries.push((b"pts".to_vec(), libc::DT_DIR));
+                entries.push((b"mqueue".to_vec(), libc::DT_DIR));
                 entries.push((b"fd".to_vec(), libc::DT_LNK));
                 for n in ["stdin", "stdout", "stderr"] {
                     entries.push((n.as_bytes().to_vec(), libc::DT_LNK));

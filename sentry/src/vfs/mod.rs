@@ -20,6 +20,7 @@ pub mod dcache;
 pub mod devfs;
 pub mod devpts;
 pub mod inode_use;
+pub mod mqueuefs;
 pub mod ops;
 pub mod resolve;
 pub mod synth;
@@ -185,7 +186,8 @@ impl Vfs {
     fn synth_at(&self, path: &[u8]) -> Option<SynthAt> {
         let mounts = self.synth_mounts.read().unwrap_or_else(|p| p.into_inner());
         let under = |m: &[u8]| path == m || path.starts_with(&dcache::child_path(m, b""));
-        let (mpath, fs) = mounts.iter().find(|(m, _)| under(m))?;
+        // The deepest mount holding the path (/dev/mqueue inside /dev).
+        let (mpath, fs) = mounts.iter().filter(|(m, _)| under(m)).max_by_key(|(m, _)| m.len())?;
         if self.mounts.iter().any(|g| g.path.len() > mpath.len() && under(&g.path)) {
             return None;
         }
