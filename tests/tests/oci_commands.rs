@@ -36,6 +36,25 @@ fn errors_go_to_the_log_as_runc_writes_them() {
     assert_eq!(last["level"], "error");
     assert!(last["msg"].as_str().unwrap().contains("root.path"), "{last}");
     assert!(last["time"].as_str().unwrap().ends_with('Z'));
+    // What is accepted but not provided is a warning there.
+    b.edit(|c| {
+        c["root"]["path"] = "rootfs".into();
+        c["linux"]["devices"] = serde_json::json!([{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]);
+    });
+    let cid = id("log2");
+    ok(&rt.run(&[
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &cid,
+    ]));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.lines().any(|l| l.contains("\"warning\"") && l.contains("/dev/fuse is not provided")), "{text}");
+    ok(&rt.run(&["delete", &cid]));
 }
 
 #[test]

@@ -223,6 +223,14 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
         if l.readonly_paths().as_ref().is_some_and(|p| !p.is_empty()) {
             warnings.push("linux.readonlyPaths: not enforced yet".into());
         }
+        // The Sentry's /dev has its own harmless devices; host devices are
+        // never handed into the sandbox.
+        for d in l.devices().iter().flatten() {
+            warnings.push(format!(
+                "linux.devices: {} is not provided (no host device reaches the sandbox)",
+                d.path().display()
+            ));
+        }
     }
     if process.apparmor_profile().as_ref().is_some_and(|p| !p.is_empty()) {
         warnings.push("process.apparmorProfile: moat applies no AppArmor profile".into());
