@@ -56,6 +56,10 @@ pub enum SourceKind {
     /// A fresh tmpfs, private to this Gofer's mount namespace: it lives
     /// and dies with the Gofer and is never visible on the host.
     Tmpfs,
+    /// A host directory under an overlay whose upper layer is a private
+    /// tmpfs: the sandbox may change it, the host never sees the changes
+    /// (`--overlay memory`).
+    Overlay(PathBuf),
 }
 
 /// Where one mount's source comes from.
@@ -114,6 +118,11 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
             SourceKind::Bind(path) => {
                 Some(step("open mount source", path, open(path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()))?)
             }
+            SourceKind::Overlay(path) => Some(step(
+                "open mount source",
+                path,
+                open(path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()),
+            )?),
             SourceKind::Tmpfs => None,
         };
         opened.push(fd);
@@ -140,9 +149,10 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
         } else {
             step("mkdir mount point", &target, mkdir(&target, Mode::from_bits_truncate(0o755)))?;
         }
-        match fd {
-            Some(fd) => bind(&proc_fd(fd), &target, s.readonly, base)?,
-            None => {
+        match (fd, &s.kind) {
+            (Some(fd), SourceKind::Overlay(_)) => overlay(&proc_fd(fd), &target, s.readonly, base)?,
+            (Some(fd), _) => bind(&proc_fd(fd), &target, s.readonly, base)?,
+            (None, _) => {
                 let mut flags = base;
                 if s.readonly {
                     flags |= MsFlags::MS_RDONLY;
@@ -180,6 +190,21 @@ pub fn enter(sources: &[MountSource]) -> Result<ServerConfig, SandboxError> {
 
 fn proc_fd(fd: &OwnedFd) -> PathBuf {
     PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
+/// An overlay of `lower` at `target`, its upper layer and work directory
+/// on a tmpfs mounted there first (the overlay then covers it).
+fn overlay(lower: &Path, target: &Path, readonly: bool, flags: MsFlags) -> Result<(), SandboxError> {
+    step("mount overlay tmpfs", target, mount(Some("tmpfs"), target, Some("tmpfs"), flags, Some("mode=0755")))?;
+    let (upper, work) = (target.join("upper"), target.join("work"));
+    step("mkdir", &upper, mkdir(&upper, Mode::from_bits_truncate(0o755)))?;
+    step("mkdir", &work, mkdir(&work, Mode::from_bits_truncate(0o755)))?;
+    let options = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+    let mut f = flags;
+    if readonly {
+        f |= MsFlags::MS_RDONLY;
+    }
+    step("mount overlay", target, mount(Some("overlay"), target, Some("overlay"), f, Some(options.as_str())))
 }
 
 fn bind(src: &Path, target: &Path, readonly: bool, flags: MsFlags) -> Result<(), SandboxError> {

@@ -137,6 +137,9 @@ pub struct Debugging {
     pub strace: bool,
     /// `--debug-log DIR`: where sentry.log goes.
     pub debug_log: Option<PathBuf>,
+    /// `--overlay memory`: the root is writable, its changes kept in the
+    /// Gofer's memory and never written to the host.
+    pub overlay: bool,
 }
 
 /// Runs `moat do` and returns the command's exit status as a shell would.
@@ -155,7 +158,11 @@ pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
     let (sentry_end, gofer_end) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .context("socketpair for the gofer")?;
     block_forwarded(true);
-    let mode = if args.rootfs_rw { "rw" } else { "ro" };
+    let mode = match (dbg.overlay, args.rootfs_rw) {
+        (true, _) => "overlay",
+        (false, true) => "rw",
+        (false, false) => "ro",
+    };
     let gofer_args = vec![
         "gofer".to_string(),
         "--sock-fd".into(),
@@ -173,7 +180,7 @@ pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
 
     let mut boot_args = vec!["boot".to_string(), "--gofer-fd".into(), "3".into(), "--cwd".into(), args.cwd.clone()];
     boot_args.extend(["--mount-point=/tmp:1".to_string(), "--mount-point=/dev/shm:2".to_string()]);
-    if !args.rootfs_rw {
+    if !args.rootfs_rw && !dbg.overlay {
         boot_args.push("--root-readonly".into());
     }
     if dbg.strace {

@@ -18,8 +18,9 @@ pub struct GoferArgs {
     /// Descriptor of this Gofer's end of the `SOCK_SEQPACKET` socketpair.
     #[arg(long)]
     sock_fd: RawFd,
-    /// A mount to serve, as `rw:PATH`, `ro:PATH` or `tmpfs` (a fresh one,
-    /// private to the Gofer); the first is the root.
+    /// A mount to serve, as `rw:PATH`, `ro:PATH`, `overlay:PATH` (changes
+    /// kept in the Gofer's memory), `overlay-ro:PATH`, or `tmpfs` (a fresh
+    /// one, private to the Gofer); the first is the root.
     #[arg(long = "mount", required = true, value_parser = parse_mount)]
     mounts: Vec<MountSource>,
     /// After confinement, make a system call outside the allowlist (tests
@@ -32,16 +33,22 @@ fn parse_mount(s: &str) -> Result<MountSource, String> {
     if s == "tmpfs" {
         return Ok(MountSource { kind: SourceKind::Tmpfs, readonly: false });
     }
-    let (mode, path) = s.split_once(':').ok_or_else(|| format!("mount {s:?}: expected rw:PATH, ro:PATH or tmpfs"))?;
-    let readonly = match mode {
-        "ro" => true,
-        "rw" => false,
-        _ => return Err(format!("mount {s:?}: mode must be rw or ro, not {mode:?}")),
+    let (mode, path) = s
+        .split_once(':')
+        .ok_or_else(|| format!("mount {s:?}: expected rw:PATH, ro:PATH, overlay:PATH, overlay-ro:PATH or tmpfs"))?;
+    let (overlay, readonly) = match mode {
+        "ro" => (false, true),
+        "rw" => (false, false),
+        "overlay" => (true, false),
+        "overlay-ro" => (true, true),
+        _ => return Err(format!("mount {s:?}: mode must be rw, ro, overlay or overlay-ro, not {mode:?}")),
     };
     if !path.starts_with('/') {
         return Err(format!("mount {s:?}: path must be absolute"));
     }
-    Ok(MountSource { kind: SourceKind::Bind(PathBuf::from(path)), readonly })
+    let path = PathBuf::from(path);
+    let kind = if overlay { SourceKind::Overlay(path) } else { SourceKind::Bind(path) };
+    Ok(MountSource { kind, readonly })
 }
 
 /// Confines this process and serves until the Sentry hangs up.

@@ -43,8 +43,9 @@ struct Cli {
     /// Directory for the Sentry's debug log (sentry.log; with --strace, every call).
     #[arg(long, global = true)]
     debug_log: Option<PathBuf>,
-    /// Overlay over the root file system.
-    #[arg(long, global = true, default_value = "none", value_parser = ["none"])]
+    /// Overlay over the root file system: memory keeps every change in the
+    /// sandbox's memory, never on the host.
+    #[arg(long, global = true, default_value = "none", value_parser = ["none", "memory"])]
     overlay: String,
     #[command(subcommand)]
     command: Command,
@@ -271,7 +272,10 @@ impl CreateArgs {
 
 fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Do(args) => do_cmd::run(args, &do_cmd::Debugging { strace: g.strace, debug_log: g.debug_log.clone() }),
+        Command::Do(args) => {
+            let globals = do_cmd::Debugging { strace: g.strace, debug_log: g.debug_log.clone(), overlay: g.overlay };
+            do_cmd::run(args, &globals)
+        }
         Command::Boot(args) => boot_cmd::run(args),
         Command::Gofer(args) => gofer_cmd::run(args),
         Command::Create(a) => oci::create::create(g, &a.request()?).map(|_| 0),
@@ -340,8 +344,9 @@ fn main() {
         systemd_cgroup: cli.systemd_cgroup,
         strace: cli.strace,
         debug_log: cli.debug_log.clone(),
+        overlay: cli.overlay == "memory",
     };
-    let _ = (&cli.platform, &cli.network, &cli.overlay);
+    let _ = (&cli.platform, &cli.network);
     let internal = matches!(cli.command, Command::Do(_) | Command::Boot(_) | Command::Gofer(_));
     match run(cli, &g) {
         Ok(code) => std::process::exit(code),

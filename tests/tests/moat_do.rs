@@ -308,3 +308,23 @@ fn signals_the_caller_ignored_stay_ignored_as_across_exec() {
     assert_eq!(moat.stdout, native.stdout, "{moat:?}");
     assert_eq!(moat.status.code(), native.status.code());
 }
+
+#[test]
+fn overlay_memory_keeps_changes_away_from_the_host() {
+    let name = format!("/etc/moat-overlay-test-{}", std::process::id());
+    let script = format!("echo kept > {name} && cat {name} && rm /etc/hostname && ls /etc/hostname 2>&1; echo done");
+    let out = std::process::Command::new(moat_bin())
+        .args(["--overlay", "memory", "do", "--", "/bin/busybox", "sh", "-c", &script])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("kept\n") && text.contains("No such file or directory") && text.ends_with("done\n"),
+        "{out:?}"
+    );
+    assert!(!Path::new(&name).exists(), "the change reached the host");
+    assert!(Path::new("/etc/hostname").exists(), "the deletion reached the host");
+    // Without it, the host's root stays read-only.
+    let ro = moat_do(&["--", "/bin/busybox", "sh", "-c", &format!("echo x > {name}")]);
+    assert!(String::from_utf8_lossy(&ro.stderr).contains("Read-only file system"), "{ro:?}");
+}

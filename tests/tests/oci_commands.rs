@@ -257,3 +257,16 @@ fn no_new_privileges_from_the_spec_and_exec_as_with_runc() {
     assert!(String::from_utf8_lossy(&without.stdout).contains("before 0,"), "{without:?}");
     ok(&rt.run(&["delete", "--force", &cid]));
 }
+
+#[test]
+fn overlay_memory_leaves_the_bundle_untouched() {
+    let rt = Runtime::new();
+    let b =
+        Bundle::new("overlay", &["sh", "-c", "echo new > /made && rm /etc/group && cat /made && ls /etc/group 2>&1"]);
+    b.edit(|c| c["root"]["readonly"] = false.into());
+    let out = rt.run(&["--overlay", "memory", "run", "--bundle", b.path().to_str().unwrap(), &id("overlay")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("new\n") && text.contains("No such file or directory"), "{out:?}");
+    assert!(!b.path().join("rootfs/made").exists(), "a write reached the bundle");
+    assert!(b.path().join("rootfs/etc/group").exists(), "a deletion reached the bundle");
+}

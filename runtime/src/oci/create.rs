@@ -116,7 +116,7 @@ fn build(
         .context("socketpair for the gofer")?;
     let (ready, ready_theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .context("socketpair for the sentry")?;
-    let gofer = spawn(gofer_command(plan), &[(&gofer_end, 3)], None, &NetNs::Host, None)?;
+    let gofer = spawn(gofer_command(plan, g.overlay), &[(&gofer_end, 3)], None, &NetNs::Host, None)?;
     made.pids.push(gofer);
     drop(gofer_end);
     let mut debugging = Vec::new();
@@ -205,10 +205,17 @@ fn self_command() -> anyhow::Result<Command> {
     Ok(Command::new(std::env::current_exe().context("find the moat binary")?))
 }
 
-fn gofer_command(plan: &Plan) -> Command {
+fn gofer_command(plan: &Plan, overlay: bool) -> Command {
     let mut args = vec!["gofer".to_string(), "--sock-fd".into(), "3".into()];
     let mode = |ro: bool| if ro { "ro" } else { "rw" };
-    args.push(format!("--mount={}:{}", mode(plan.root_readonly), plan.rootfs.display()));
+    // --overlay memory: the rootfs under a tmpfs upper layer in the Gofer,
+    // so the container's changes never reach the bundle.
+    let root_mode = match (overlay, plan.root_readonly) {
+        (true, true) => "overlay-ro",
+        (true, false) => "overlay",
+        (false, ro) => mode(ro),
+    };
+    args.push(format!("--mount={root_mode}:{}", plan.rootfs.display()));
     for m in &plan.mounts {
         args.push(match m {
             PlanMount::Bind { source, readonly, .. } => format!("--mount={}:{}", mode(*readonly), source.display()),

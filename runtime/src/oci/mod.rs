@@ -36,6 +36,8 @@ pub struct Global {
     pub strace: bool,
     /// `--debug-log DIR`: the Sentry's log goes to DIR/sentry-ID.log.
     pub debug_log: Option<PathBuf>,
+    /// `--overlay memory`: the rootfs's changes stay in memory.
+    pub overlay: bool,
 }
 
 impl Global {
