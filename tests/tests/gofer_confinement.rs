@@ -91,9 +91,9 @@ fn bad_arguments_fail_with_a_clear_error_and_leave_no_mount() {
     let cases: [(&[&str], &str); 6] = [
         (&["--sock-fd", "0", "--mount", &ok_mount], "standard stream"),
         (&["--sock-fd", "77", "--mount", &ok_mount], "stat socket fd 77"),
-        (&["--sock-fd", "3", "--mount", "rx:/x"], "mode must be rw or ro"),
+        (&["--sock-fd", "3", "--mount", "rx:/x"], "mode must be rw, ro, overlay or overlay-ro"),
         (&["--sock-fd", "3", "--mount", "rw:relative"], "must be absolute"),
-        (&["--sock-fd", "3", "--mount", "nocolon"], "expected rw:PATH, ro:PATH or tmpfs"),
+        (&["--sock-fd", "3", "--mount", "nocolon"], "expected rw:PATH, ro:PATH, overlay:PATH"),
         (&["--sock-fd", "3"], "--mount"),
     ];
     for (args, want) in cases {
