@@ -92,22 +92,37 @@ fn init_cpuset(dir: &Path) -> anyhow::Result<()> {
 pub fn create(rel: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut made = Vec::new();
     for h in hierarchies()? {
-        let leaf = h.mount.join(rel);
-        let mut at = h.mount.clone();
-        for c in rel.components() {
-            at.push(c);
-            match std::fs::create_dir(&at) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                Err(e) => return Err(e).with_context(|| format!("create cgroup {}", at.display())),
-            }
-            if !h.unified && h.controllers.iter().any(|c| c == "cpuset") {
-                init_cpuset(&at)?;
+        // A parent another container's delete removes meanwhile (moat's
+        // default parent goes with its last container) is made again.
+        let mut tries = 0;
+        loop {
+            match create_in(&h, rel) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 10 => tries += 1,
+                r => {
+                    r.with_context(|| format!("create cgroup {}", h.mount.join(rel).display()))?;
+                    break;
+                }
             }
         }
-        made.push(leaf);
+        made.push(h.mount.join(rel));
     }
     Ok(made)
+}
+
+fn create_in(h: &Hierarchy, rel: &Path) -> std::io::Result<()> {
+    let mut at = h.mount.clone();
+    for c in rel.components() {
+        at.push(c);
+        match std::fs::create_dir(&at) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        if !h.unified && h.controllers.iter().any(|c| c == "cpuset") {
+            init_cpuset(&at).map_err(std::io::Error::other)?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves host process `pid` into each of `dirs`.
@@ -218,9 +233,20 @@ pub fn remove(dirs: &[PathBuf]) -> anyhow::Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", d.display())),
             }
         }
+        // moat's own parent (used when a spec names no cgroupsPath) goes
+        // with its last container; another container's removal may race,
+        // so a busy or non-empty parent is left as it is.
+        if let Some(parent) = d.parent()
+            && parent.file_name().is_some_and(|n| n == DEFAULT_PARENT)
+        {
+            let _ = std::fs::remove_dir(parent);
+        }
     }
     Ok(())
 }
+
+/// The parent of containers whose spec names no cgroupsPath.
+pub const DEFAULT_PARENT: &str = "moat";
 
 #[cfg(test)]
 mod tests {

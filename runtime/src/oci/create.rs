@@ -104,7 +104,7 @@ fn build(
     locked.write(&container)?;
     let rel = match &plan.cgroups_path {
         Some(p) => cgroups::relative_path(p, g.systemd_cgroup)?,
-        None => PathBuf::from("moat").join(req.id),
+        None => PathBuf::from(cgroups::DEFAULT_PARENT).join(req.id),
     };
     made.cgroups = cgroups::create(&rel)?;
     container.cgroups = made.cgroups.clone();
