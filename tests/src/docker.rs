@@ -12,6 +12,9 @@ pub struct Docker {
     dir: Scratch,
     containerd: Child,
     dockerd: Child,
+    /// Whether docker's parent cgroup existed before (it is removed at the
+    /// end if this test made it).
+    had_docker_cgroup: bool,
 }
 
 fn wait_for(what: &str, secs: u64, mut ready: impl FnMut() -> bool) {
@@ -60,7 +63,8 @@ impl Docker {
             .stderr(log)
             .spawn()
             .expect("start dockerd (tests/run.sh installs docker.io)");
-        let mut docker = Docker { dir, containerd, dockerd };
+        let had_docker_cgroup = !crate::oci::cgroup_dirs("docker").is_empty();
+        let mut docker = Docker { dir, containerd, dockerd, had_docker_cgroup };
         wait_for("dockerd", 60, || docker.cli(&["info"]).status.success());
         let rootfs = d.join("image-rootfs");
         crate::oci::busybox_rootfs(&rootfs);
@@ -125,6 +129,11 @@ impl Drop for Docker {
         }
         stop(&mut self.dockerd, 30);
         stop(&mut self.containerd, 30);
+        if !self.had_docker_cgroup {
+            for d in crate::oci::cgroup_dirs("docker") {
+                let _ = std::fs::remove_dir(d);
+            }
+        }
         // Whatever the daemons left mounted under the scratch directory.
         if let Ok(info) = procfs::process::Process::myself().and_then(|p| p.mountinfo()) {
             let mut points: Vec<PathBuf> =

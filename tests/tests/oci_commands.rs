@@ -60,9 +60,10 @@ fn errors_go_to_the_log_as_runc_writes_them() {
 #[test]
 fn list_and_ps_tables_and_kill_all() {
     let rt = Runtime::new();
-    let out_file = Path::new("/var/tmp").join(format!("{}.out", id("all")));
     let script = "trap 'echo init-usr1' USR1; sh -c \"trap 'echo child-usr1' USR1; while :; do sleep 0.05; done\" & while :; do sleep 0.05; done";
     let b = Bundle::new("all", &["sh", "-c", script]);
+    // In the bundle's scratch directory, so a failing test leaves nothing.
+    let out_file = b.path().join("out");
     let cid = id("all");
     let started = rt
         .cmd(&["run", "--detach", "--bundle", b.path().to_str().unwrap(), &cid])
@@ -92,7 +93,6 @@ fn list_and_ps_tables_and_kill_all() {
         t.contains("init-usr1") && t.contains("child-usr1")
     }));
     ok(&rt.run(&["delete", "--force", &cid]));
-    let _ = std::fs::remove_file(&out_file);
 }
 
 fn netns_of(pid: i64) -> std::path::PathBuf {

@@ -29,9 +29,10 @@ fn nothing_left(rt: &Runtime, id: &str) {
 #[test]
 fn create_start_kill_delete_with_state_after_each_step() {
     let rt = Runtime::new();
-    let out_file = Path::new("/var/tmp").join(format!("{}.out", id("steps")));
     let b =
         Bundle::new("steps", &["sh", "-c", "trap 'echo got USR1' USR1; echo started; while :; do sleep 0.05; done"]);
+    // In the bundle's scratch directory, so a failing test leaves nothing.
+    let out_file = b.path().join("out");
     let cid = id("steps");
     let pid_file = b.path().join("pid");
     let out = std::fs::File::create(&out_file).unwrap();
@@ -91,7 +92,6 @@ fn create_start_kill_delete_with_state_after_each_step() {
     assert!(err_text(&dead).contains("not running"));
     ok(&rt.run(&["delete", &cid]));
     nothing_left(&rt, &cid);
-    let _ = std::fs::remove_file(&out_file);
 }
 
 #[test]
