@@ -71,6 +71,11 @@ impl Drop for Runtime {
         for id in self.ids() {
             let _ = self.run(&["delete", "--force", &id]);
         }
+        // moat's default parent cgroup, once no test uses it (another test's
+        // create remakes it if it races this).
+        for d in cgroup_dirs("moat") {
+            let _ = std::fs::remove_dir(d);
+        }
     }
 }
 

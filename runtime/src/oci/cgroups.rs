@@ -233,19 +233,13 @@ pub fn remove(dirs: &[PathBuf]) -> anyhow::Result<()> {
                 Err(e) => return Err(e).with_context(|| format!("remove cgroup {}", d.display())),
             }
         }
-        // moat's own parent (used when a spec names no cgroupsPath) goes
-        // with its last container; another container's removal may race,
-        // so a busy or non-empty parent is left as it is.
-        if let Some(parent) = d.parent()
-            && parent.file_name().is_some_and(|n| n == DEFAULT_PARENT)
-        {
-            let _ = std::fs::remove_dir(parent);
-        }
     }
     Ok(())
 }
 
-/// The parent of containers whose spec names no cgroupsPath.
+/// The parent of containers whose spec names no cgroupsPath. It stays, as
+/// runc leaves a cgroupsPath's parents: making and removing it again for
+/// every container doubled the cgroup work of a short container's life.
 pub const DEFAULT_PARENT: &str = "moat";
 
 #[cfg(test)]

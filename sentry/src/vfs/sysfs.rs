@@ -26,13 +26,21 @@ const CPU_FILES: [&str; 3] = ["online", "possible", "present"];
 pub struct SysFs {
     /// The Sentry's cgroup directories: (name under fs/cgroup, host
     /// directory); one unnamed entry when the host has only cgroup v2.
-    cgroups: Vec<(String, PathBuf)>,
+    /// Found at the first look (most sandboxes never look), since reading
+    /// the mount table costs every sandbox's start a millisecond.
+    cgroups: std::sync::OnceLock<Vec<(String, PathBuf)>>,
+    /// Whether `fs/cgroup` shows the Sentry's own cgroups at all.
+    show_cgroups: bool,
 }
 
 impl SysFs {
     /// A sysfs whose `fs/cgroup` shows this process's own cgroups.
     pub fn for_own_cgroups() -> SysFs {
-        SysFs { cgroups: own_cgroups().unwrap_or_default() }
+        SysFs { cgroups: std::sync::OnceLock::new(), show_cgroups: true }
+    }
+
+    fn cgroups(&self) -> &[(String, PathBuf)] {
+        self.cgroups.get_or_init(|| if self.show_cgroups { own_cgroups().unwrap_or_default() } else { Vec::new() })
     }
 }
 
@@ -143,7 +151,7 @@ impl SynthFs for SysFs {
 impl SysFs {
     fn cgroup_lookup(&self, rest: &[&str]) -> Result<SynthNode, Errno> {
         // Only cgroup v2 on the host: its files sit right in fs/cgroup.
-        if let [(name, dir)] = self.cgroups.as_slice()
+        if let [(name, dir)] = self.cgroups()
             && name.is_empty()
         {
             return match rest {
@@ -154,11 +162,11 @@ impl SysFs {
         }
         match rest {
             [] => {
-                let names: Vec<(String, u8)> = self.cgroups.iter().map(|(n, _)| (n.clone(), libc::DT_DIR)).collect();
+                let names: Vec<(String, u8)> = self.cgroups().iter().map(|(n, _)| (n.clone(), libc::DT_DIR)).collect();
                 Ok(dir_owned(&names))
             }
             [h, more @ ..] => {
-                let (_, dir) = self.cgroups.iter().find(|(n, _)| n == h).ok_or(Errno::ENOENT)?;
+                let (_, dir) = self.cgroups().iter().find(|(n, _)| n == h).ok_or(Errno::ENOENT)?;
                 match more {
                     [] => Ok(dir_owned(&cgroup_files(dir))),
                     [f] => cgroup_file(dir, f),
@@ -188,8 +196,8 @@ mod tests {
     fn fs_cgroup_shows_this_processs_own_cgroups_read_only() {
         let fs = SysFs::for_own_cgroups();
         let path = |p: &str| p.split('/').map(|c| c.as_bytes().to_vec()).collect::<Vec<_>>();
-        assert!(!fs.cgroups.is_empty(), "this machine mounts cgroups");
-        for (name, dir) in &fs.cgroups {
+        assert!(!fs.cgroups().is_empty(), "this machine mounts cgroups");
+        for (name, dir) in fs.cgroups() {
             let prefix = if name.is_empty() { "fs/cgroup".to_string() } else { format!("fs/cgroup/{name}") };
             let Ok(SynthNode::Dir(entries)) = fs.lookup(&path(&prefix)) else { panic!("{prefix}") };
             // Host pids never show.
