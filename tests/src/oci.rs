@@ -182,3 +182,14 @@ pub fn wait_until(secs: u64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// The reference: `runc run` of the same bundle (the harness installs
+/// runc), with a state root of its own; asserts that runc succeeded.
+pub fn runc_run(bundle: &Path, id: &str) -> Output {
+    let root = Scratch::new_in(Path::new("/var/tmp"), "runc-root");
+    let mut runc = Command::new("runc");
+    runc.arg("--root").arg(root.path()).arg("run").arg("--bundle").arg(bundle).arg(id);
+    let out = run_to_files(runc);
+    assert!(out.status.success(), "runc: {out:?}");
+    out
+}

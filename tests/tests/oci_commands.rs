@@ -145,11 +145,7 @@ fn rlimits_and_umask_match_runc() {
         c["process"]["user"]["umask"] = 0o027.into();
     });
     let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("limits")]);
-    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
-    let mut runc = std::process::Command::new("runc");
-    runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("limits-runc")]);
-    let reference = moat_tests::oci::run_to_files(runc);
-    assert!(reference.status.success(), "{reference:?}");
+    let reference = moat_tests::oci::runc_run(b.path(), &id("limits-runc"));
     assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout));
     assert_eq!(String::from_utf8_lossy(&moat.stdout), "321\n4096\n0027\n");
 }
@@ -182,11 +178,7 @@ fn the_containers_own_cgroup_limits_show_under_sys_fs_cgroup_as_with_runc() {
     let b = Bundle::new("cgview", &["sh", "-c", script]);
     b.edit(|c| c["linux"]["resources"] = serde_json::json!({"memory": {"limit": 314572800}, "pids": {"limit": 77}}));
     let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("cgview")]);
-    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
-    let mut runc = std::process::Command::new("runc");
-    runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("cgview-runc")]);
-    let reference = moat_tests::oci::run_to_files(runc);
-    assert!(reference.status.success(), "{reference:?}");
+    let reference = moat_tests::oci::runc_run(b.path(), &id("cgview-runc"));
     assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{moat:?}");
     assert_eq!(String::from_utf8_lossy(&moat.stdout), "314572800\n77\n");
 }
@@ -238,11 +230,7 @@ fn no_new_privileges_from_the_spec_and_exec_as_with_runc() {
     for nnp in [true, false] {
         b.edit(|c| c["process"]["noNewPrivileges"] = nnp.into());
         let moat = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &id("nnp")]);
-        let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
-        let mut runc = std::process::Command::new("runc");
-        runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("nnp-runc")]);
-        let reference = moat_tests::oci::run_to_files(runc);
-        assert!(reference.status.success(), "{reference:?}");
+        let reference = moat_tests::oci::runc_run(b.path(), &id("nnp-runc"));
         assert_eq!(String::from_utf8_lossy(&moat.stdout), String::from_utf8_lossy(&reference.stdout), "{nnp}");
         let expect = format!("before {}, set: 0, now 1", u8::from(nnp));
         assert!(String::from_utf8_lossy(&moat.stdout).contains(&expect), "{moat:?}");

@@ -1,7 +1,6 @@
 //! The OCI lifecycle on a busybox bundle: every command, its state file,
 //! its errors, hooks, and what is left on the host afterwards (nothing).
 
-use std::path::Path;
 use std::process::Stdio;
 
 use moat_tests::oci::{Bundle, Runtime, alive, cgroup_dirs, processes_mentioning, wait_until};
@@ -115,11 +114,7 @@ fn run_passes_the_exit_status_and_cleans_up() {
     let out = rt.run(&["run", "--bundle", b.path().to_str().unwrap(), &cid]);
     // runc (which the harness installs) is the reference for what a
     // container of this spec sees.
-    let runc_root = moat_tests::Scratch::new_in(Path::new("/var/tmp"), "runc-root");
-    let mut runc = std::process::Command::new("runc");
-    runc.arg("--root").arg(runc_root.path()).args(["run", "--bundle", b.path().to_str().unwrap(), &id("runc")]);
-    let reference = moat_tests::oci::run_to_files(runc);
-    assert!(reference.status.success(), "runc: {reference:?}");
+    let reference = moat_tests::oci::runc_run(b.path(), &id("runc"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&reference.stdout));
     assert!(String::from_utf8_lossy(&out.stdout).contains("lifecycle\n/tmp\nhello\n"), "{out:?}");
 }

@@ -144,42 +144,21 @@ pub fn list(g: &Global, json: bool, quiet: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&docs).context("encode list")?);
         return Ok(());
     }
-    let rows: Vec<[String; 5]> = all
+    let rows: Vec<[String; 6]> = all
         .iter()
         .map(|c| {
             let st = c.status();
             let pid = if st == Status::Stopped { 0 } else { c.sentry.pid };
-            [c.id.clone(), pid.to_string(), st.as_str().into(), c.bundle.display().to_string(), c.created.clone()]
+            let bundle = c.bundle.display().to_string();
+            [c.id.clone(), pid.to_string(), st.as_str().into(), bundle, c.created.clone(), "root".into()]
         })
         .collect();
-    let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED"];
+    let head = ["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"].map(String::from);
     let width = |i: usize| rows.iter().map(|r| r[i].len()).chain([head[i].len()]).max().unwrap_or(0);
-    let w: Vec<usize> = (0..4).map(width).collect();
-    println!(
-        "{:w0$}   {:w1$}   {:w2$}   {:w3$}   {}   OWNER",
-        head[0],
-        head[1],
-        head[2],
-        head[3],
-        head[4],
-        w0 = w[0],
-        w1 = w[1],
-        w2 = w[2],
-        w3 = w[3]
-    );
-    for r in rows {
-        println!(
-            "{:w0$}   {:w1$}   {:w2$}   {:w3$}   {}   root",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4],
-            w0 = w[0],
-            w1 = w[1],
-            w2 = w[2],
-            w3 = w[3]
-        );
+    let w: Vec<usize> = (0..5).map(width).collect();
+    for r in std::iter::once(&head).chain(&rows) {
+        let cells: Vec<String> = (0..5).map(|i| format!("{:w$}", r[i], w = w[i])).collect();
+        println!("{}   {}", cells.join("   "), r[5]);
     }
     Ok(())
 }
