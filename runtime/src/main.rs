@@ -334,9 +334,29 @@ fn run(cli: Cli, g: &oci::Global) -> anyhow::Result<i32> {
     }
 }
 
-fn main() {
-    let cli = Cli::parse();
-    let g = oci::Global {
+/// `moat boot` or `moat gofer` from their arguments (argv[0] first) in a
+/// child forked from another moat command instead of exec'd: what `main`
+/// would do, returning the exit status.
+pub(crate) fn run_internal(argv: Vec<String>) -> i32 {
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => {
+            eprintln!("moat: {e}");
+            return 1;
+        }
+    };
+    let g = global(&cli);
+    match run(cli, &g) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("moat: {e:#}");
+            1
+        }
+    }
+}
+
+fn global(cli: &Cli) -> oci::Global {
+    oci::Global {
         root: cli.root.clone(),
         log: cli.log.clone(),
         log_json: cli.log_format == "json",
@@ -345,7 +365,12 @@ fn main() {
         strace: cli.strace,
         debug_log: cli.debug_log.clone(),
         overlay: cli.overlay == "memory",
-    };
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let g = global(&cli);
     let _ = (&cli.platform, &cli.network);
     let internal = matches!(cli.command, Command::Do(_) | Command::Boot(_) | Command::Gofer(_));
     match run(cli, &g) {

@@ -125,14 +125,6 @@ fn create_in(h: &Hierarchy, rel: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Moves host process `pid` into each of `dirs`.
-pub fn enter(dirs: &[PathBuf], pid: i32) -> anyhow::Result<()> {
-    for d in dirs {
-        write(d, "cgroup.procs", &pid.to_string())?;
-    }
-    Ok(())
-}
-
 /// Applies the spec's memory, cpu and pids limits where a hierarchy has
 /// the controller.
 pub fn apply(dirs: &[PathBuf], res: &LinuxResources) -> anyhow::Result<()> {

@@ -9,16 +9,15 @@
 //! inherits both.
 
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use anyhow::{Context, bail};
 use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
 
 use super::bundle::{NetNs, Plan, PlanMount};
+use super::spawn::{Child, Placement};
 use super::state::{Container, HostProcess, Locked, StateRoot, Status};
-use super::{Global, cgroups, console, hooks};
+use super::{Global, cgroups, console, hooks, spawn};
 
 /// What `create` is asked.
 pub struct CreateRequest<'a> {
@@ -116,7 +115,28 @@ fn build(
         .context("socketpair for the gofer")?;
     let (ready, ready_theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .context("socketpair for the sentry")?;
-    let gofer = spawn(gofer_command(plan, g.overlay), &[(&gofer_end, 3)], None, &NetNs::Host, None)?;
+    // Limits first: the processes are born in the cgroups, under them.
+    if let Some(r) = &plan.resources {
+        cgroups::apply(&made.cgroups, r)?;
+    }
+    let placement = Placement::new(&made.cgroups)?;
+    let exe = std::env::current_exe().context("find the moat binary")?;
+    let null = std::fs::File::options().read(true).write(true).open("/dev/null").context("open /dev/null")?;
+    // Not the caller's stderr: with a terminal that is a pipe the caller
+    // waits to see closed (and without one, the container's own stderr).
+    let gofer = spawn::spawn(
+        &Child {
+            argv: gofer_args(plan, g.overlay),
+            program: &exe,
+            fds: &[(gofer_end.as_raw_fd(), 3)],
+            stdio: Some(null.as_raw_fd()),
+            ctty: false,
+            join_netns: None,
+            new_netns: false,
+            entry: Some(crate::run_internal),
+        },
+        &placement,
+    )?;
     made.pids.push(gofer);
     drop(gofer_end);
     let mut debugging = Vec::new();
@@ -130,22 +150,33 @@ fn build(
     if req.preserve_fds > 0 {
         debugging.push(format!("--preserved-fds={}", req.preserve_fds));
     }
-    let boot = boot_command(plan, &locked.control_socket(), &debugging);
-    let stdio = terminal.as_ref().map(console::Terminal::slave);
     // Preserved descriptors reach the Sentry after its own two (5, 6, …);
     // it gives them to init at 3, 4, ….
     let preserved = preserved_fds(req.preserve_fds)?;
-    let mut moves: Vec<(&OwnedFd, i32)> = vec![(&sentry_end, 3), (&ready_theirs, 4)];
-    moves.extend(preserved.iter().enumerate().map(|(i, fd)| (fd, 5 + i as i32)));
-    let sentry = spawn(boot, &moves, stdio, &plan.netns, terminal.as_ref())?;
+    let mut moves: Vec<(i32, i32)> = vec![(sentry_end.as_raw_fd(), 3), (ready_theirs.as_raw_fd(), 4)];
+    moves.extend(preserved.iter().enumerate().map(|(i, fd)| (fd.as_raw_fd(), 5 + i as i32)));
+    let ns_file = match &plan.netns {
+        NetNs::Join(p) => {
+            Some(std::fs::File::open(p).with_context(|| format!("open network namespace {}", p.display()))?)
+        }
+        _ => None,
+    };
+    let sentry = spawn::spawn(
+        &Child {
+            argv: boot_args(plan, &locked.control_socket(), &debugging),
+            program: &exe,
+            fds: &moves,
+            stdio: terminal.as_ref().map(console::Terminal::slave),
+            ctty: terminal.is_some(),
+            join_netns: ns_file.as_ref().map(|f| f.as_raw_fd()),
+            new_netns: plan.netns == NetNs::New,
+            entry: Some(crate::run_internal),
+        },
+        &placement,
+    )?;
     made.pids.push(sentry);
     drop(sentry_end);
     drop(ready_theirs);
-    cgroups::enter(&made.cgroups, gofer)?;
-    cgroups::enter(&made.cgroups, sentry)?;
-    if let Some(r) = &plan.resources {
-        cgroups::apply(&made.cgroups, r)?;
-    }
     container.gofer = HostProcess::of(gofer).context("the gofer exited at once")?;
     container.sentry = HostProcess::of(sentry).context("the sentry exited at once")?;
     g.debug(&format!("{}: sentry {sentry}, gofer {gofer}, cgroups {:?}", req.id, made.cgroups));
@@ -201,12 +232,8 @@ fn receive(sock: &OwnedFd) -> anyhow::Result<String> {
     Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
 }
 
-fn self_command() -> anyhow::Result<Command> {
-    Ok(Command::new(std::env::current_exe().context("find the moat binary")?))
-}
-
-fn gofer_command(plan: &Plan, overlay: bool) -> Command {
-    let mut args = vec!["gofer".to_string(), "--sock-fd".into(), "3".into()];
+fn gofer_args(plan: &Plan, overlay: bool) -> Vec<String> {
+    let mut args = vec!["moat".to_string(), "gofer".to_string(), "--sock-fd".into(), "3".into()];
     let mode = |ro: bool| if ro { "ro" } else { "rw" };
     // --overlay memory: the rootfs under a tmpfs upper layer in the Gofer,
     // so the container's changes never reach the bundle.
@@ -222,16 +249,13 @@ fn gofer_command(plan: &Plan, overlay: bool) -> Command {
             PlanMount::Tmpfs { .. } => "--mount=tmpfs".to_string(),
         });
     }
-    let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));
-    // Not the caller's stderr: with a terminal that is a pipe the caller
-    // waits to see closed (and without one, the container's own stderr).
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
-    cmd
+    args
 }
 
-fn boot_command(plan: &Plan, control: &Path, debugging: &[String]) -> Command {
+fn boot_args(plan: &Plan, control: &Path, debugging: &[String]) -> Vec<String> {
     let mut args = vec![
-        "boot".to_string(),
+        "moat".to_string(),
+        "boot".into(),
         "--gofer-fd=3".into(),
         "--ready-fd=4".into(),
         format!("--control={}", control.display()),
@@ -264,72 +288,5 @@ fn boot_command(plan: &Plan, control: &Path, debugging: &[String]) -> Command {
     args.extend(debugging.iter().cloned());
     args.push("--".into());
     args.extend(plan.args.iter().cloned());
-    let mut cmd = self_command().unwrap_or_else(|_| Command::new("/proc/self/exe"));
-    cmd.args(args);
-    cmd
-}
-
-/// Starts `cmd` with `fds` at their numbers, in its own session, in the
-/// network namespace `netns`; `stdio` replaces the standard streams.
-fn spawn(
-    mut cmd: Command,
-    fds: &[(&OwnedFd, i32)],
-    stdio: Option<std::os::fd::RawFd>,
-    netns: &NetNs,
-    terminal: Option<&console::Terminal>,
-) -> anyhow::Result<i32> {
-    // Descriptors go to high numbers first, so that moving one to 3 cannot
-    // overwrite another still to be moved.
-    let mut high = Vec::new();
-    for (fd, target) in fds {
-        let h = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(100)).context("duplicate descriptor")?;
-        high.push((h, *target));
-    }
-    let ns_file = match netns {
-        NetNs::Join(p) => {
-            Some(std::fs::File::open(p).with_context(|| format!("open network namespace {}", p.display()))?)
-        }
-        _ => None,
-    };
-    let ns_fd = ns_file.as_ref().map(|f| f.as_raw_fd());
-    let new_net = *netns == NetNs::New;
-    let moves: Vec<(i32, i32)> = high.iter().map(|&(h, t)| (h, t)).collect();
-    let ctty = terminal.is_some();
-    // SAFETY: between fork and exec the closure makes only async-signal-safe
-    // system calls (setsid, setns, unshare, dup2, ioctl) on descriptors
-    // that stay open until spawn returns.
-    unsafe {
-        cmd.pre_exec(move || {
-            let check = |r: libc::c_int| if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) };
-            check(libc::setsid())?;
-            if let Some(fd) = ns_fd {
-                check(libc::setns(fd, libc::CLONE_NEWNET))?;
-            }
-            if new_net {
-                check(libc::unshare(libc::CLONE_NEWNET))?;
-            }
-            if let Some(fd) = stdio {
-                for t in 0..3 {
-                    check(libc::dup2(fd, t))?;
-                }
-                if ctty {
-                    check(libc::ioctl(0, libc::TIOCSCTTY, 0))?;
-                }
-            }
-            for &(h, t) in &moves {
-                check(libc::dup2(h, t))?;
-            }
-            // Nothing else of the caller's goes along: a pipe the caller
-            // reads our output from (containerd-shim's) must close when
-            // create exits, not when the sandbox does.
-            let first_free = moves.iter().map(|&(_, t)| t + 1).max().unwrap_or(3);
-            check(libc::syscall(libc::SYS_close_range, first_free, libc::c_uint::MAX, 0) as libc::c_int)?;
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().with_context(|| format!("start {:?}", cmd.get_args().next().unwrap_or_default()));
-    for (h, _) in high {
-        let _ = nix::unistd::close(h);
-    }
-    Ok(child?.id() as i32)
+    args
 }

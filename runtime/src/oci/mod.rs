@@ -12,6 +12,7 @@ pub mod exec;
 pub mod hooks;
 pub mod install;
 pub mod signals;
+pub mod spawn;
 pub mod spec_cmd;
 pub mod state;
 pub mod stats;
