@@ -248,3 +248,8 @@ fn no_new_privs_is_set_once_and_kept() {
 fn posix_message_queues() {
     same_as_native("mqueue");
 }
+
+#[test]
+fn file_mappings_share_the_files_pages() {
+    same_as_native("mmap_files");
+}

@@ -76,7 +76,7 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
     if args.stack != 0 {
         regs.rsp = args.stack;
     }
-    let (vmas, brk_start, brk) = parent.mm.fork_state();
+    let mm_state = parent.mm.fork_state();
     let settid = args.flags & libc::CLONE_CHILD_SETTID as u64 != 0;
     let seed = Seed {
         tid: pid,
@@ -101,7 +101,7 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
     let kc = k.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("task-{pid}"))
-        .spawn(move || child_main(kc, seed, stub_pid, vmas, brk_start, brk, started_tx, vfork.then_some(vfork_tx)));
+        .spawn(move || child_main(kc, seed, stub_pid, mm_state, started_tx, vfork.then_some(vfork_tx)));
     let ok = spawned.is_ok() && matches!(started_rx.recv(), Ok(true));
     if !ok {
         k.procs().discard(pid);
@@ -142,9 +142,7 @@ fn child_main(
     k: KernelRef,
     seed: Seed,
     stub_pid: nix::unistd::Pid,
-    vmas: crate::mm::vma::VmaSet,
-    brk_start: u64,
-    brk: u64,
+    mm_state: crate::mm::ForkState,
     started: mpsc::Sender<bool>,
     vfork_done: Option<mpsc::Sender<()>>,
 ) {
@@ -163,7 +161,7 @@ fn child_main(
     };
     let mut task = Task {
         tid: seed.tid,
-        mm: AddressSpace::from_fork(stub, vmas, brk_start, brk),
+        mm: AddressSpace::from_fork(stub, mm_state),
         regs: seed.regs,
         fds: seed.fds,
         creds: seed.creds,

@@ -4,6 +4,8 @@
 
 pub mod elf;
 
+use std::os::fd::{AsFd, BorrowedFd};
+
 use nix::errno::Errno;
 
 use crate::arch::{self, PAGE_SIZE};
@@ -26,15 +28,29 @@ pub const MAX_ARGS_BYTES: usize = (STACK_SIZE / 4) as usize;
 pub trait ReadAt {
     /// Reads into `buf` from `offset`; short only at end of file.
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno>;
+
+    /// The host file behind it, which segments are mapped from when there
+    /// is one (otherwise they hold a copy).
+    fn host_fd(&self) -> Option<BorrowedFd<'_>> {
+        None
+    }
 }
 
 impl<T: ReadAt + ?Sized> ReadAt for Box<T> {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         (**self).read_at(offset, buf)
     }
+
+    fn host_fd(&self) -> Option<BorrowedFd<'_>> {
+        (**self).host_fd()
+    }
 }
 
 impl ReadAt for std::fs::File {
+    fn host_fd(&self) -> Option<BorrowedFd<'_>> {
+        Some(self.as_fd())
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<usize, Errno> {
         use std::os::unix::fs::FileExt;
         let mut done = 0;
@@ -140,12 +156,55 @@ fn map_segments(
         let start = arch::page_down(seg.vaddr + bias);
         let seg_end = arch::page_up(seg.vaddr + bias + seg.memsz).ok_or(Errno::ENOEXEC)?;
         let file_start = arch::page_down(seg.offset);
-        let data = read_exact_at(file, file_start, (seg.offset + seg.filesz - file_start) as usize)?;
         let backing = Backing::File { path: path.to_string(), offset: file_start };
-        mm.map_copy(start, seg_end - start, seg.prot, libc::MAP_PRIVATE | libc::MAP_FIXED, &data, backing)?;
+        // Linux maps a segment from the file when its address and offset
+        // agree modulo the page size, as the ELF format requires.
+        match file.host_fd() {
+            Some(fd) if seg.vaddr % PAGE_SIZE == seg.offset % PAGE_SIZE => {
+                map_segment_from(mm, fd, seg, start, seg_end, bias, backing)?
+            }
+            _ => {
+                let data = read_exact_at(file, file_start, (seg.offset + seg.filesz - file_start) as usize)?;
+                mm.map_copy(start, seg_end - start, seg.prot, libc::MAP_PRIVATE | libc::MAP_FIXED, &data, backing)?;
+            }
+        }
         end = end.max(seg_end);
     }
     Ok(end)
+}
+
+/// One PT_LOAD segment mapped as Linux's ELF loader maps it: the file's
+/// pages, private; the part of the last file page past `filesz` zeroed;
+/// anonymous zero pages for the rest of `memsz` (the bss).
+fn map_segment_from(
+    mm: &mut AddressSpace,
+    fd: BorrowedFd<'_>,
+    seg: &elf::Segment,
+    start: u64,
+    seg_end: u64,
+    bias: u64,
+    backing: Backing,
+) -> Result<(), LoadError> {
+    let file_end = seg.vaddr + bias + seg.filesz;
+    let mapped_end = if seg.filesz == 0 { start } else { arch::page_up(file_end).ok_or(Errno::ENOEXEC)?.min(seg_end) };
+    let fixed = libc::MAP_PRIVATE | libc::MAP_FIXED;
+    if mapped_end > start {
+        mm.map_file(start, mapped_end - start, seg.prot, fixed, fd, arch::page_down(seg.offset), backing)?;
+    }
+    if seg.memsz > seg.filesz && file_end < mapped_end {
+        let writable = seg.prot & libc::PROT_WRITE != 0;
+        if !writable {
+            mm.mprotect(start, mapped_end - start, seg.prot | libc::PROT_WRITE)?;
+        }
+        mm.copy_out(file_end, &vec![0u8; (mapped_end - file_end) as usize])?;
+        if !writable {
+            mm.mprotect(start, mapped_end - start, seg.prot)?;
+        }
+    }
+    if seg_end > mapped_end {
+        mm.mmap_anonymous(mapped_end, seg_end - mapped_end, seg.prot, fixed)?;
+    }
+    Ok(())
 }
 
 /// Loads ld.so (or any ELF interpreter) where the host has room for all its

@@ -2,11 +2,13 @@
 //! calls injected into its stub, and copies in and out of its memory.
 //!
 //! Anonymous memory lives in the stub itself (the host does copy-on-write
-//! and zero pages). A private file mapping is, for now, anonymous memory
-//! filled with a copy of the file's bytes: the same contents until the file
-//! changes under it. Shared file mappings need the file in the stub and
-//! come with the glibc workloads issue.
+//! and zero pages). A mapping of a regular host file is a host mapping of
+//! that file in the stub (`stub_files`), private or shared, so the page
+//! cache is shared with read, write and other mappers exactly as on Linux.
+//! Anything else (a file without a host file behind it) is anonymous memory
+//! filled with a copy of its bytes.
 
+pub mod stub_files;
 pub mod vma;
 
 use std::io::{IoSlice, IoSliceMut};
@@ -17,6 +19,7 @@ use thiserror::Error;
 
 use crate::arch::{self, PAGE_SIZE, TASK_SIZE};
 use crate::platform::ptrace::{PlatformError, StubProcess};
+use stub_files::{FileKey, StubFiles};
 use vma::{Backing, Vma, VmaSet};
 
 /// A memory operation's failure: an errno for the application, or a
@@ -48,23 +51,41 @@ pub struct AddressSpace {
     vmas: VmaSet,
     brk_start: u64,
     brk: u64,
+    files: StubFiles,
+}
+
+/// What a fork copies: the mappings, the heap bounds, and the files the
+/// stub holds (the host copied its descriptor table).
+#[derive(Debug, Clone)]
+pub struct ForkState {
+    vmas: VmaSet,
+    brk_start: u64,
+    brk: u64,
+    files: StubFiles,
 }
 
 impl AddressSpace {
     /// A new, empty address space in a new stub.
     pub fn new() -> Result<Self, PlatformError> {
-        Ok(AddressSpace { stub: StubProcess::spawn()?, vmas: VmaSet::new(), brk_start: 0, brk: 0 })
+        Ok(AddressSpace {
+            stub: StubProcess::spawn()?,
+            vmas: VmaSet::new(),
+            brk_start: 0,
+            brk: 0,
+            files: StubFiles::default(),
+        })
     }
 
     /// The address space of a forked stub: the parent's mappings, which
     /// the host copied.
-    pub fn from_fork(stub: StubProcess, vmas: VmaSet, brk_start: u64, brk: u64) -> Self {
-        AddressSpace { stub, vmas, brk_start, brk }
+    pub fn from_fork(stub: StubProcess, state: ForkState) -> Self {
+        let ForkState { vmas, brk_start, brk, files } = state;
+        AddressSpace { stub, vmas, brk_start, brk, files }
     }
 
-    /// What a fork copies: the mappings and the heap bounds.
-    pub fn fork_state(&self) -> (VmaSet, u64, u64) {
-        (self.vmas.clone(), self.brk_start, self.brk)
+    /// What a fork copies.
+    pub fn fork_state(&self) -> ForkState {
+        ForkState { vmas: self.vmas.clone(), brk_start: self.brk_start, brk: self.brk, files: self.files.clone() }
     }
 
     /// Ends the stub (the address space is gone) and returns the host's
@@ -132,6 +153,50 @@ impl AddressSpace {
         Ok(got)
     }
 
+    /// mmap of host file `file` from `offset` (page-aligned), private or
+    /// shared as `flags` say. The host checks the mapping against the
+    /// file's access mode, as Linux does, since the stub maps the very open
+    /// file description the application holds.
+    #[allow(clippy::too_many_arguments)]
+    pub fn map_file(
+        &mut self,
+        addr: u64,
+        len: u64,
+        prot: i32,
+        flags: i32,
+        file: std::os::fd::BorrowedFd<'_>,
+        offset: u64,
+        backing: Backing,
+    ) -> Result<u64, MmError> {
+        if len == 0 || offset % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        let rounded = arch::page_up(len).ok_or(Errno::ENOMEM)?;
+        if flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0 {
+            self.user_range(addr, rounded)?;
+        }
+        let n = self.stub_file(file)?;
+        let host_flags = flags & ANON_FLAGS & !libc::MAP_GROWSDOWN;
+        let got = self.inject(libc::SYS_mmap, [addr, rounded, prot as u64, host_flags as u64, n as u64, offset])?;
+        let shared = flags & libc::MAP_SHARED != 0;
+        self.vmas.insert(Vma { start: got, end: got + rounded, prot, shared, backing });
+        Ok(got)
+    }
+
+    /// The stub's descriptor for `file`, passing it in if the stub does not
+    /// hold it yet.
+    fn stub_file(&mut self, file: std::os::fd::BorrowedFd<'_>) -> Result<i32, MmError> {
+        let key = FileKey::of(file)?;
+        if let Some(n) = self.files.find(key) {
+            return Ok(n);
+        }
+        let n = self.stub.install_fd(file)?;
+        if let Some(old) = self.files.add(key, n) {
+            self.stub.close_fd(old)?;
+        }
+        Ok(n)
+    }
+
     /// A private mapping holding a copy of `data` (a file's bytes from the
     /// mapped offset; shorter than the mapping leaves zeroes, as past EOF).
     pub fn map_copy(
@@ -188,6 +253,39 @@ impl AddressSpace {
         }
         let end = self.user_range(addr, len)?;
         self.inject(libc::SYS_madvise, [addr, end - addr, advice as u64, 0, 0, 0])?;
+        Ok(())
+    }
+
+    /// msync: the stub's mappings are the host's, so the host syncs them.
+    pub fn msync(&mut self, addr: u64, len: u64, flags: i32) -> Result<(), MmError> {
+        let known = libc::MS_ASYNC | libc::MS_SYNC | libc::MS_INVALIDATE;
+        if addr % PAGE_SIZE != 0 || flags & !known != 0 || flags & libc::MS_ASYNC != 0 && flags & libc::MS_SYNC != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = self.user_range(addr, len)?;
+        self.inject(libc::SYS_msync, [addr, end - addr, flags as u64, 0, 0, 0])?;
+        Ok(())
+    }
+
+    /// mincore: the host answers for the stub's pages, writing the vector
+    /// straight into the application's buffer (which is in the stub too).
+    pub fn mincore(&mut self, addr: u64, len: u64, vec: u64) -> Result<(), MmError> {
+        if addr % PAGE_SIZE != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        let end = self.user_range(addr, len)?;
+        let (s, e) = self.stub.stub_range();
+        let pages = (end - addr) / PAGE_SIZE;
+        if vec < e && s < vec.saturating_add(pages) {
+            return Err(Errno::EFAULT.into());
+        }
+        self.inject(libc::SYS_mincore, [addr, end - addr, vec, 0, 0, 0])?;
         Ok(())
     }
 

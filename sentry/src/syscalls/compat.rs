@@ -22,7 +22,10 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_futex => "WAIT, WAKE and their BITSET forms for one-thread processes; no requeue, WAKE_OP or PI",
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
-        libc::SYS_mmap => "anonymous and private file mappings (copied); shared writable file mappings ENODEV",
+        libc::SYS_mmap => {
+            "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
+        }
+        libc::SYS_memfd_create => "a host memfd; MFD_HUGETLB is EINVAL; no F_ADD_SEALS / F_GET_SEALS through fcntl yet",
         libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 => {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }

@@ -1,5 +1,7 @@
 //! Memory calls: brk, mmap, munmap, mprotect.
 
+use std::os::fd::AsFd;
+
 use nix::errno::Errno;
 
 use super::{SysResult, int};
@@ -26,17 +28,20 @@ pub(super) fn mmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     let f = t.fds.get(fd)?;
-    let acc = f.flags() & libc::O_ACCMODE;
-    if acc == libc::O_WRONLY {
-        return Err(Errno::EACCES.into());
-    }
-    if kind == libc::MAP_SHARED && prot & libc::PROT_WRITE != 0 {
-        // Writable shared file mappings need the file itself in the stub;
-        // they come with the glibc workloads issue.
-        return Err(Errno::ENODEV.into());
-    }
     if len == 0 {
         return Err(Errno::EINVAL.into());
+    }
+    let acc = f.flags() & libc::O_ACCMODE;
+    if acc == libc::O_WRONLY || (kind == libc::MAP_SHARED && prot & libc::PROT_WRITE != 0 && acc != libc::O_RDWR) {
+        return Err(Errno::EACCES.into());
+    }
+    let backing = Backing::File { path: String::from_utf8_lossy(&f.path).into_owned(), offset: off };
+    if is_regular(&f.fd) {
+        return Ok(t.mm.map_file(addr, len, prot, flags, f.fd.as_fd(), off, backing)? as i64);
+    }
+    if kind == libc::MAP_SHARED && prot & libc::PROT_WRITE != 0 {
+        // A copy cannot be shared: no file behind it to write back to.
+        return Err(Errno::ENODEV.into());
     }
     let want = crate::arch::page_up(len).ok_or(Errno::ENOMEM)? as usize;
     let mut data = vec![0u8; want];
@@ -50,8 +55,12 @@ pub(super) fn mmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         }
     }
     data.truncate(got);
-    let backing = Backing::File { path: String::from_utf8_lossy(&f.path).into_owned(), offset: off };
     Ok(t.mm.map_copy(addr, len, prot, flags, &data, backing)? as i64)
+}
+
+/// A regular file on the host (a Gofer file, a memfd): one the stub can map.
+fn is_regular(fd: &std::os::fd::OwnedFd) -> bool {
+    nix::sys::stat::fstat(fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
 }
 
 pub(super) fn munmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -80,4 +89,41 @@ pub(super) fn mremap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     Ok(t.mm.mremap(a[0], a[1], a[2], flags, a[4])? as i64)
+}
+
+pub(super) fn msync(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.mm.msync(a[0], a[1], int(a[2]))?;
+    Ok(0)
+}
+
+pub(super) fn mincore(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    t.mm.mincore(a[0], a[1], a[2])?;
+    Ok(0)
+}
+
+/// Longest memfd name (`MFD_NAME_MAX_LEN`: 249 bytes plus the "memfd:" prefix).
+const MFD_NAME_MAX: usize = 249;
+
+pub(super) fn memfd_create(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let flags = a[1] as u32;
+    let known = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | libc::MFD_NOEXEC_SEAL | libc::MFD_EXEC;
+    if flags & !known != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    let name = t.mm.copy_in_cstr(a[0], MFD_NAME_MAX + 1)?;
+    if name.len() > MFD_NAME_MAX {
+        return Err(Errno::EINVAL.into());
+    }
+    // A host memfd: its pages are what the application's mappings and
+    // reads share, and the host applies the seals.
+    let host_name = std::ffi::CString::new(name.clone()).map_err(|_| Errno::EINVAL)?;
+    let host_flags = nix::sys::memfd::MFdFlags::from_bits_truncate(
+        (flags & (libc::MFD_ALLOW_SEALING | libc::MFD_NOEXEC_SEAL | libc::MFD_EXEC)) | libc::MFD_CLOEXEC,
+    );
+    let fd = nix::sys::memfd::memfd_create(host_name.as_c_str(), host_flags)?;
+    let mut path = b"/memfd:".to_vec();
+    path.extend_from_slice(&name);
+    path.extend_from_slice(b" (deleted)");
+    let file = crate::kernel::fd_table::OpenFile::new(fd, path, libc::O_RDWR);
+    Ok(t.fds.insert(file, flags & libc::MFD_CLOEXEC != 0, 0)? as i64)
 }

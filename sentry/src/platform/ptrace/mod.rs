@@ -10,6 +10,7 @@
 //! round trip across CPUs costs several times one on the same CPU here.
 //! Which CPU is [`placement`]'s choice.
 
+mod fd_channel;
 pub mod placement;
 pub mod stub;
 
@@ -82,6 +83,8 @@ pub struct StubProcess {
     reaped: bool,
     /// The CPU it and its Sentry thread are pinned to, once pinned.
     cpu: Option<placement::CpuClaim>,
+    /// The socket descriptors reach it by, once it has needed one.
+    channel: Option<fd_channel::Channel>,
 }
 
 /// The host's accounting of a stub that has ended: what `wait4` reports.
@@ -112,7 +115,7 @@ impl StubProcess {
             Ok(ForkResult::Parent { child }) => child,
             Err(errno) => return Err(PlatformError::Host { pid: 0, what: "fork stub", errno }),
         };
-        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None };
+        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None, channel: None };
         match sp.wait()? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(sp.unexpected(other)),
@@ -146,7 +149,7 @@ impl StubProcess {
     /// that will drive it, and pins both to one CPU.
     pub fn adopt(pid: Pid) -> Result<Self, PlatformError> {
         let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
-        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None };
+        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None, channel: None };
         let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
         ptrace::seize(pid, opts).map_err(|e| sp.host("seize stub", e))?;
         ptrace::interrupt(pid).map_err(|e| sp.host("interrupt stub", e))?;
@@ -457,7 +460,7 @@ mod tests {
         assert_eq!(pid as i32, s.pid().as_raw());
         let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.pid())).unwrap();
         let lines: Vec<_> = maps.lines().filter(|l| !l.contains("[vsyscall]")).collect();
-        assert_eq!(lines.len(), 1, "only the stub page is left: {maps}");
+        assert_eq!(lines.len(), 2, "only the stub's code and data pages are left: {maps}");
         let fds = std::fs::read_dir(format!("/proc/{}/fd", s.pid())).unwrap().count();
         assert_eq!(fds, 0, "stub holds no descriptors");
         // An injected mmap, then application code that makes a call.

@@ -1,6 +1,8 @@
 //! The stub code: a page of position-independent instructions mapped at the
-//! same address in the Sentry and in every stub process. Injected system
-//! calls run here; nothing else of the Sentry is left in a stub.
+//! same address in the Sentry and in every stub process, followed by a data
+//! page each stub has its own copy of (for injected calls that need memory,
+//! see `fd_channel`). Injected system calls run here; nothing else of the
+//! Sentry is left in a stub.
 
 use std::sync::OnceLock;
 
@@ -16,8 +18,10 @@ pub const SYSCALL_OFFSET: u64 = 0;
 pub const FORK_OFFSET: u64 = 16;
 /// Offset of eight zero bytes (an empty signal set for injected calls).
 pub const ZERO_OFFSET: u64 = 64;
-/// Size of the stub region.
-pub const STUB_SIZE: u64 = 4096;
+/// Offset of the data page.
+pub const DATA_OFFSET: u64 = 4096;
+/// Size of the stub region: the code page and the data page.
+pub const STUB_SIZE: u64 = 8192;
 
 #[rustfmt::skip]
 const CODE: &[(u64, &[u8])] = &[
@@ -57,7 +61,7 @@ fn map_stub() -> Result<u64, Errno> {
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(*off as usize), bytes.len()) };
     }
     // SAFETY: the page is ours; from now on it is only executed and read.
-    unsafe { mprotect(ptr, STUB_SIZE as usize, ProtFlags::PROT_READ | ProtFlags::PROT_EXEC)? };
+    unsafe { mprotect(ptr, DATA_OFFSET as usize, ProtFlags::PROT_READ | ProtFlags::PROT_EXEC)? };
     Ok(base as u64)
 }
 
@@ -73,6 +77,6 @@ mod tests {
             end = off + bytes.len() as u64;
         }
         assert!(end <= ZERO_OFFSET);
-        assert!(stub_addr().unwrap() % STUB_SIZE == 0);
+        assert!(stub_addr().unwrap() % DATA_OFFSET == 0);
     }
 }
