@@ -200,6 +200,19 @@ fn bad_input_gets_a_clear_error_and_leaves_nothing() {
             "user namespaces are not supported",
         ),
         (
+            // Fails in the Sentry's child between clone and exec, after the
+            // Gofer has started: both must go.
+            "not a network namespace",
+            Box::new(|c| {
+                for n in c["linux"]["namespaces"].as_array_mut().unwrap() {
+                    if n["type"] == "network" {
+                        n["path"] = "/proc/self/ns/uts".into();
+                    }
+                }
+            }),
+            "join network namespace: EINVAL",
+        ),
+        (
             "missing program",
             Box::new(|c| c["process"]["args"] = serde_json::json!(["/no/such"])),
             "no such file or directory",

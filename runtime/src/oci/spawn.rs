@@ -160,7 +160,8 @@ pub fn spawn(child: &Child<'_>, placement: &Placement) -> anyhow::Result<i32> {
     let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
     let step = u32::from_ne_bytes([report[0], report[1], report[2], report[3]]) as usize;
     let errno = Errno::from_raw(i32::from_ne_bytes([report[4], report[5], report[6], report[7]]));
-    bail!("start {}: {}: {errno}", child.program.display(), STEPS.get(step).unwrap_or(&"set-up"))
+    let name = child.argv.get(1).map_or("process", String::as_str);
+    bail!("start moat {name}: {}: {errno}", STEPS.get(step).unwrap_or(&"set-up"))
 }
 
 fn cstring(p: &Path) -> anyhow::Result<CString> {
