@@ -253,3 +253,8 @@ fn posix_message_queues() {
 fn file_mappings_share_the_files_pages() {
     same_as_native("mmap_files");
 }
+
+#[test]
+fn eventfd_timerfd_and_epoll() {
+    same_as_native("event_objects");
+}

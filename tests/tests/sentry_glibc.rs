@@ -93,6 +93,24 @@ fn python_and_perl_match_native() {
             b"",
         ),
         (&["/usr/bin/python3", "-c", "import sys; sys.exit(3)"], b""),
+        // mmap of a file: stores reach read(), writes reach the mapping.
+        (
+            &["/usr/bin/python3", "-"],
+            b"import mmap, os, tempfile\n\
+              fd, p = tempfile.mkstemp(); os.write(fd, b'hello world')\n\
+              m = mmap.mmap(fd, 11); m[0:5] = b'HELLO'; m.flush(); print(os.pread(fd, 11, 0))\n\
+              os.pwrite(fd, b'W', 6); print(m[:]); m.close(); os.unlink(p)\n",
+        ),
+        // selectors (epoll) over a pipe and an eventfd.
+        (
+            &["/usr/bin/python3", "-"],
+            b"import os, selectors\n\
+              r, w = os.pipe(); sel = selectors.DefaultSelector(); print(type(sel).__name__)\n\
+              sel.register(r, selectors.EVENT_READ, 'pipe'); print(sel.select(0))\n\
+              os.write(w, b'x'); print([(k.data, m) for k, m in sel.select(1)])\n\
+              e = os.eventfd(0); sel.register(e, selectors.EVENT_READ, 'eventfd'); os.eventfd_write(e, 3)\n\
+              print(sorted(k.data for k, m in sel.select(1)), os.eventfd_read(e))\n",
+        ),
         (
             &[
                 "/usr/bin/perl",

@@ -172,9 +172,10 @@ pub enum BlockError {
     Interrupted,
 }
 
-/// Whether reads and writes of `fd` can block: pipes, sockets and
-/// character devices (terminals) can; regular files and directories not.
+/// Whether reads and writes of `fd` can block: pipes, sockets, character
+/// devices (terminals) and anonymous-inode objects (eventfd, timerfd,
+/// whose type bits are 0) can; regular files and directories not.
 pub fn may_block(fd: impl AsFd) -> bool {
     nix::sys::stat::fstat(fd)
-        .is_ok_and(|st| matches!(st.st_mode & libc::S_IFMT, libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR))
+        .is_ok_and(|st| matches!(st.st_mode & libc::S_IFMT, 0 | libc::S_IFIFO | libc::S_IFSOCK | libc::S_IFCHR))
 }

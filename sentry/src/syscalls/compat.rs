@@ -25,6 +25,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mmap => {
             "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
         }
+        libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => {
+            "a signal that runs no handler (a stop, then SIGCONT) restarts the wait with its whole timeout, where Linux returns EINTR"
+        }
         libc::SYS_memfd_create => "a host memfd; MFD_HUGETLB is EINVAL; no F_ADD_SEALS / F_GET_SEALS through fcntl yet",
         libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 => {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"

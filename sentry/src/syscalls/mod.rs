@@ -4,6 +4,8 @@
 
 mod attr;
 pub mod compat;
+mod epoll;
+mod event_fds;
 mod file_lock;
 mod fs;
 mod futex;
@@ -232,6 +234,17 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fchdir => tree::fchdir,
         SYS_close_range => tree::close_range,
         SYS_pipe2 => fs::pipe2,
+        SYS_eventfd => event_fds::eventfd,
+        SYS_eventfd2 => event_fds::eventfd2,
+        SYS_timerfd_create => event_fds::timerfd_create,
+        SYS_timerfd_settime => event_fds::timerfd_settime,
+        SYS_timerfd_gettime => event_fds::timerfd_gettime,
+        SYS_epoll_create => epoll::epoll_create,
+        SYS_epoll_create1 => epoll::epoll_create1,
+        SYS_epoll_ctl => epoll::epoll_ctl,
+        SYS_epoll_wait => epoll::epoll_wait,
+        SYS_epoll_pwait => epoll::epoll_pwait,
+        SYS_epoll_pwait2 => epoll::epoll_pwait2,
         SYS_ppoll => poll::ppoll,
         SYS_select => poll::select,
         SYS_pselect6 => poll::pselect6,

@@ -13,7 +13,7 @@ use crate::kernel::{KernelRef, Task};
 /// One host poll of `host` (whose descriptors the caller keeps open) with
 /// the task's interrupt eventfd riding along, so a signal ends the wait:
 /// the ready count, or a restart when a signal came and nothing was ready.
-fn host_poll(t: &Task, host: &mut Vec<libc::pollfd>, timeout_ms: i32) -> Result<i32, SysError> {
+pub(super) fn host_poll(t: &Task, host: &mut Vec<libc::pollfd>, timeout_ms: i32) -> Result<i32, SysError> {
     t.queue.drain_interrupt();
     if timeout_ms != 0 && t.queue.has_unblocked(t.signals.mask()) {
         return Err(SysError::Restart(Restart::NoHand));
@@ -115,7 +115,12 @@ fn write_time_left(t: &Task, addr: u64, deadline: Option<Instant>, unit: Unit) {
 /// and pselect6 do. If a signal interrupts the wait, the old mask stays in
 /// `saved_mask`: the handler's frame records it, or delivery restores it
 /// when no handler runs; otherwise it comes back here.
-fn with_sigmask(t: &mut Task, mask_addr: u64, size: u64, wait: impl FnOnce(&mut Task) -> SysResult) -> SysResult {
+pub(super) fn with_sigmask(
+    t: &mut Task,
+    mask_addr: u64,
+    size: u64,
+    wait: impl FnOnce(&mut Task) -> SysResult,
+) -> SysResult {
     if mask_addr == 0 {
         return wait(t);
     }
