@@ -258,3 +258,13 @@ fn file_mappings_share_the_files_pages() {
 fn eventfd_timerfd_and_epoll() {
     same_as_native("event_objects");
 }
+
+#[test]
+fn sendfile_splice_tee_copy_file_range_fallocate_getcpu() {
+    same_as_native("transfers");
+}
+
+#[test]
+fn prctl_death_signal_subreaper_dumpable_slack() {
+    same_as_native("prctl_misc");
+}

@@ -163,6 +163,10 @@ pub fn execve(
     envp: Vec<Vec<u8>>,
 ) -> Result<(), ExecError> {
     let p = load_program(&k.vfs, &task.cwd, path, argv, envp, task.creds.clone())?;
+    // A plain exec makes the process dumpable again, as Linux does.
+    if let Some(p) = k.procs().get_mut(task.tid) {
+        p.undumpable = false;
+    }
     k.proc_infos.update(task.tid, |i| {
         i.comm = p.comm.clone();
         i.cmdline = p.cmdline.clone();

@@ -256,10 +256,14 @@ impl Kernel {
         // held across both): a parent's wait that reaps the child finds the
         // signal pending, and a SIGCHLD handler finds the zombie.
         let mut procs = self.procs();
-        procs.exit(pid, status, usage);
+        let orphans_signalled = procs.exit(pid, status, usage);
         let ppid = procs.get(pid).map_or(0, |p| p.ppid);
         let info = sigqueue::SigInfo { signo: libc::SIGCHLD, code, pid, uid: 0, status: st, ..Default::default() };
         let _ = self.send_signal(ppid, info);
+        for (child, signo) in orphans_signalled {
+            // PR_SET_PDEATHSIG: from the dying parent, as Linux sends it.
+            let _ = self.send_signal(child, sigqueue::SigInfo::user(signo, pid, 0));
+        }
         drop(procs);
         self.proc_changed.notify_all();
     }

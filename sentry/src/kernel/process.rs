@@ -47,6 +47,14 @@ pub struct Proc {
     pub usage: CpuUsage,
     /// CPU use of the children it reaped, and of theirs.
     pub children_usage: CpuUsage,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants become its children.
+    pub subreaper: bool,
+    /// PR_SET_PDEATHSIG: the signal it gets when its parent dies (0: none).
+    pub pdeathsig: i32,
+    /// PR_SET_DUMPABLE cleared (Linux's default is dumpable).
+    pub undumpable: bool,
+    /// PR_SET_TIMERSLACK in nanoseconds (0: the default, 50 µs).
+    pub timer_slack_ns: u64,
 }
 
 /// Which children a wait is for, as wait4's pid argument says.
@@ -129,6 +137,9 @@ impl ProcessTable {
                         sid: p.sid,
                         state: ProcState::Running,
                         report: None,
+                        // A child starts with its parent's slack; the death
+                        // signal and the subreaper mark are not inherited.
+                        timer_slack_ns: p.timer_slack_ns,
                         ..Proc::default()
                     },
                 );
@@ -162,17 +173,44 @@ impl ProcessTable {
         self.procs.remove(&pid);
     }
 
-    /// Marks `pid` exited. Its children go to init, as orphans do.
-    pub fn exit(&mut self, pid: i32, status: ExitStatus, usage: CpuUsage) {
+    /// The process `pid`, to change.
+    pub fn get_mut(&mut self, pid: i32) -> Option<&mut Proc> {
+        self.procs.get_mut(&pid)
+    }
+
+    /// Marks `pid` exited. Its children go to the nearest living ancestor
+    /// that is a subreaper, or to init, as orphans do; returns the living
+    /// children that asked for a signal at their parent's death, and which.
+    pub fn exit(&mut self, pid: i32, status: ExitStatus, usage: CpuUsage) -> Vec<(i32, i32)> {
         if let Some(p) = self.procs.get_mut(&pid) {
             p.state = ProcState::Zombie(status);
             p.usage = usage;
         }
-        for p in self.procs.values_mut() {
+        let reaper = self.reaper_for(pid);
+        let mut signals = Vec::new();
+        for (&child, p) in self.procs.iter_mut() {
             if p.ppid == pid {
-                p.ppid = 1;
+                p.ppid = reaper;
+                if p.pdeathsig != 0 && p.state == ProcState::Running {
+                    signals.push((child, p.pdeathsig));
+                }
             }
         }
+        signals
+    }
+
+    /// Where the orphans of `pid` go: its nearest living subreaper
+    /// ancestor, else init.
+    fn reaper_for(&self, pid: i32) -> i32 {
+        let mut at = self.procs.get(&pid).map_or(0, |p| p.ppid);
+        for _ in 0..PID_MAX {
+            match self.procs.get(&at) {
+                Some(p) if p.subreaper && p.state == ProcState::Running => return at,
+                Some(p) if p.ppid != 0 => at = p.ppid,
+                _ => break,
+            }
+        }
+        1
     }
 
     fn matches(&self, parent: i32, sel: WaitFor, pid: i32, p: &Proc) -> bool {
@@ -321,6 +359,23 @@ mod tests {
         assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Ok(WaitOutcome::Exited(a, ExitStatus::Code(3), usage)));
         assert_eq!(t.wait(1, WaitFor::Pid(a), EXITS), Err(Errno::ECHILD));
         assert_eq!(t.get(1).unwrap().children_usage, usage, "reaping once counts the child once");
+    }
+
+    #[test]
+    fn orphans_go_to_the_nearest_living_subreaper_and_get_their_death_signal() {
+        let mut t = ProcessTable::with_init();
+        let keeper = t.add_child(1).unwrap();
+        let mid = t.add_child(keeper).unwrap();
+        let parent = t.add_child(mid).unwrap();
+        let child = t.add_child(parent).unwrap();
+        t.get_mut(keeper).unwrap().subreaper = true;
+        t.get_mut(child).unwrap().pdeathsig = libc::SIGUSR1;
+        assert_eq!(t.exit(parent, ExitStatus::Code(0), CpuUsage::default()), vec![(child, libc::SIGUSR1)]);
+        assert_eq!(t.get(child).unwrap().ppid, keeper, "the subreaper, not the dead parent's parent");
+        t.exit(keeper, ExitStatus::Code(0), CpuUsage::default());
+        let grandchild = t.add_child(child).unwrap();
+        assert_eq!(t.exit(child, ExitStatus::Code(0), CpuUsage::default()), vec![]);
+        assert_eq!(t.get(grandchild).unwrap().ppid, 1, "a dead subreaper adopts no one");
     }
 
     #[test]

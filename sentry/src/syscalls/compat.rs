@@ -25,6 +25,8 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mmap => {
             "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
         }
+        libc::SYS_sendfile => "the input must be a regular file (Linux 5.12+ also takes other files)",
+        libc::SYS_copy_file_range => "RLIMIT_FSIZE is not applied",
         libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => {
             "a signal that runs no handler (a stop, then SIGCONT) restarts the wait with its whole timeout, where Linux returns EINTR"
         }
@@ -33,7 +35,7 @@ fn partial(nr: u64) -> Option<&'static str> {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
         libc::SYS_prctl => {
-            "PR_SET_NAME, PR_GET_NAME, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS (no privilege gain exists yet to stop); others EINVAL"
+            "PR_SET/GET_NAME, PR_SET/GET_NO_NEW_PRIVS (no privilege gain exists yet to stop), PR_SET/GET_PDEATHSIG, PR_SET/GET_CHILD_SUBREAPER, PR_SET/GET_DUMPABLE, PR_SET/GET_TIMERSLACK (recorded, per process), PR_CAPBSET_READ (the full set until capabilities come); others EINVAL"
         }
         libc::SYS_mq_notify => "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs netlink sockets (EINVAL)",
         libc::SYS_mq_open => "queues are the Sentry's; poll reports a full queue writable; no permission checks yet",

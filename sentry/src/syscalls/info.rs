@@ -1,5 +1,5 @@
 //! System information and accounting: sysinfo, getrusage, times, CPU
-//! affinity, groups, priorities.
+//! affinity and the CPU a task runs on, groups, priorities.
 
 use nix::errno::Errno;
 
@@ -161,5 +161,20 @@ pub(super) fn setpriority(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
     }
     // Kept for getpriority; the Sentry does not reschedule for it.
     t.nice = prio.clamp(-20, 19);
+    Ok(0)
+}
+
+pub(super) fn getcpu(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    // The Sentry thread serving a task is pinned to its stub's CPU, so the
+    // CPU it runs on is the task's.
+    // SAFETY: sched_getcpu takes no arguments.
+    let cpu = unsafe { libc::sched_getcpu() };
+    let cpu = u32::try_from(cpu).map_err(|_| Errno::EAGAIN)?;
+    if a[0] != 0 {
+        t.mm.copy_out(a[0], &cpu.to_le_bytes())?;
+    }
+    if a[1] != 0 {
+        t.mm.copy_out(a[1], &0u32.to_le_bytes())?;
+    }
     Ok(0)
 }

@@ -21,6 +21,7 @@ mod rw;
 mod signal;
 mod strace;
 mod time;
+mod transfer;
 mod tree;
 mod tty;
 mod xattr;
@@ -234,6 +235,13 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fchdir => tree::fchdir,
         SYS_close_range => tree::close_range,
         SYS_pipe2 => fs::pipe2,
+        SYS_sendfile => transfer::sendfile,
+        SYS_copy_file_range => transfer::copy_file_range,
+        SYS_splice => transfer::splice,
+        SYS_tee => transfer::tee,
+        SYS_fadvise64 => transfer::fadvise64,
+        SYS_fallocate => transfer::fallocate,
+        SYS_getcpu => info::getcpu,
         SYS_eventfd => event_fds::eventfd,
         SYS_eventfd2 => event_fds::eventfd2,
         SYS_timerfd_create => event_fds::timerfd_create,

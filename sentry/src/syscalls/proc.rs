@@ -133,8 +133,60 @@ pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             }
             Ok(i64::from(t.creds.no_new_privs))
         }
+        libc::PR_SET_PDEATHSIG => {
+            let sig = a[1];
+            if sig > 64 {
+                return Err(Errno::EINVAL.into());
+            }
+            set_proc(k, t, |p| p.pdeathsig = sig as i32)
+        }
+        libc::PR_GET_PDEATHSIG => put_int(t, a[1], proc_of(k, t).pdeathsig),
+        libc::PR_SET_CHILD_SUBREAPER => set_proc(k, t, |p| p.subreaper = a[1] != 0),
+        libc::PR_GET_CHILD_SUBREAPER => put_int(t, a[1], i32::from(proc_of(k, t).subreaper)),
+        libc::PR_SET_DUMPABLE => {
+            // 2 (root-only core dumps) is for the kernel's policy, not callers.
+            if a[1] > 1 {
+                return Err(Errno::EINVAL.into());
+            }
+            set_proc(k, t, |p| p.undumpable = a[1] == 0)
+        }
+        libc::PR_GET_DUMPABLE => Ok(i64::from(!proc_of(k, t).undumpable)),
+        libc::PR_SET_TIMERSLACK => set_proc(k, t, |p| p.timer_slack_ns = a[1]),
+        libc::PR_GET_TIMERSLACK => Ok(match proc_of(k, t).timer_slack_ns {
+            0 => DEFAULT_TIMER_SLACK_NS,
+            v => v.min(i64::MAX as u64) as i64,
+        }),
+        libc::PR_CAPBSET_READ => {
+            // Until capabilities come (the security issue), every task has
+            // the full bounding set; numbers past the host's last are EINVAL.
+            if a[1] > last_cap() { Err(Errno::EINVAL.into()) } else { Ok(1) }
+        }
         _ => Err(Errno::EINVAL.into()),
     }
+}
+
+/// Linux's default timer slack: 50 µs.
+const DEFAULT_TIMER_SLACK_NS: i64 = 50_000;
+
+fn proc_of(k: &KernelRef, t: &Task) -> crate::kernel::process::Proc {
+    k.procs().get(t.tid).copied().unwrap_or_default()
+}
+
+fn set_proc(k: &KernelRef, t: &Task, f: impl FnOnce(&mut crate::kernel::process::Proc)) -> SysResult {
+    if let Some(p) = k.procs().get_mut(t.tid) {
+        f(p);
+    }
+    Ok(0)
+}
+
+fn put_int(t: &Task, addr: u64, v: i32) -> SysResult {
+    t.mm.copy_out(addr, &v.to_le_bytes())?;
+    Ok(0)
+}
+
+/// The highest capability number the host kernel knows.
+fn last_cap() -> u64 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
 }
 
 pub(super) fn uname(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

@@ -24,7 +24,7 @@ fn blocking_err(e: BlockError) -> SysError {
     }
 }
 
-fn read_host(t: &Task, f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize, SysError> {
+pub(super) fn read_host(t: &Task, f: &OpenFile, buf: &mut [u8], offset: Option<i64>) -> Result<usize, SysError> {
     if f.may_block && offset.is_none() {
         let nonblocking = f.flags() & libc::O_NONBLOCK != 0;
         return blocking::read(t, f.fd.as_fd(), buf, nonblocking).map_err(blocking_err);
@@ -64,7 +64,7 @@ fn fsize_room(t: &Task, f: &OpenFile, offset: Option<i64>, len: usize) -> Result
     Ok(Some(len.min((limit - pos) as usize)))
 }
 
-fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, SysError> {
+pub(super) fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, SysError> {
     let data = match fsize_room(t, f, offset, data.len())? {
         Some(n) => &data[..n],
         None => return Err(Errno::EFBIG.into()),
