@@ -268,3 +268,8 @@ fn sendfile_splice_tee_copy_file_range_fallocate_getcpu() {
 fn prctl_death_signal_subreaper_dumpable_slack() {
     same_as_native("prctl_misc");
 }
+
+#[test]
+fn unix_socketpairs_and_descriptor_passing() {
+    same_as_native("unix_sockets");
+}

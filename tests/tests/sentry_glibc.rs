@@ -101,6 +101,24 @@ fn python_and_perl_match_native() {
               m = mmap.mmap(fd, 11); m[0:5] = b'HELLO'; m.flush(); print(os.pread(fd, 11, 0))\n\
               os.pwrite(fd, b'W', 6); print(m[:]); m.close(); os.unlink(p)\n",
         ),
+        // socketpair, a descriptor passed with SCM_RIGHTS, SO_PEERCRED,
+        // datagrams, and asyncio's event loop (its self-pipe is a socketpair).
+        (
+            &["/usr/bin/python3", "-"],
+            b"import socket, os, struct, asyncio\n\
+              a, b = socket.socketpair(); a.sendall(b'hello'); print(b.recv(10))\n\
+              r, w = os.pipe(); socket.send_fds(a, [b'fd'], [w]); msg, fds, fl, _ = socket.recv_fds(b, 10, 4)\n\
+              os.write(fds[0], b'via the passed fd'); print(msg, len(fds), fl, os.read(r, 100))\n\
+              pid, uid, gid = struct.unpack('3i', a.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))\n\
+              print(pid == os.getpid(), uid, gid); a.shutdown(socket.SHUT_WR); print(b.recv(10))\n\
+              d1, d2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM); d1.send(b'1'); d1.send(b'22')\n\
+              print(d2.recv(9), d2.recv(9))\n\
+              async def main():\n\
+              \x20   x, y = socket.socketpair()\n\
+              \x20   rd, wr = await asyncio.open_connection(sock=x)\n\
+              \x20   y.sendall(b'line\\n'); return await rd.readline()\n\
+              print(asyncio.run(main()))\n",
+        ),
         // selectors (epoll) over a pipe and an eventfd.
         (
             &["/usr/bin/python3", "-"],

@@ -35,6 +35,8 @@ pub struct OpenFile {
     pub writer: Option<crate::vfs::inode_use::UseGuard>,
     /// The flock lock this open file holds, released with its last close.
     pub flock: std::sync::Mutex<Option<super::flock_table::FlockGuard>>,
+    /// The sandbox's side of a Unix socket, when the file is one.
+    pub socket: Option<super::socket::SocketEnd>,
 }
 
 impl OpenFile {
@@ -58,6 +60,7 @@ impl OpenFile {
             synth_stat: None,
             writer,
             flock: std::sync::Mutex::default(),
+            socket: None,
         })
     }
 
@@ -80,6 +83,7 @@ impl OpenFile {
             synth_stat: None,
             writer: None,
             flock: std::sync::Mutex::default(),
+            socket: None,
         }))
     }
 
@@ -104,6 +108,25 @@ impl OpenFile {
             synth_stat: Some(stat),
             writer: None,
             flock: std::sync::Mutex::default(),
+            socket: None,
+        })
+    }
+
+    /// One end of a Unix socket: host socket `fd` and its sandbox side.
+    pub fn socket(fd: OwnedFd, path: Vec<u8>, flags: i32, end: super::socket::SocketEnd) -> Arc<Self> {
+        Arc::new(OpenFile {
+            fd,
+            path,
+            flags: std::sync::atomic::AtomicI32::new(flags),
+            may_block: true,
+            terminal: None,
+            mqueue: None,
+            mqueue_pos: std::sync::atomic::AtomicU64::new(0),
+            synth_dir: None,
+            synth_stat: None,
+            writer: None,
+            flock: std::sync::Mutex::default(),
+            socket: Some(end),
         })
     }
 

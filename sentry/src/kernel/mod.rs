@@ -21,6 +21,7 @@ pub mod rlimits;
 pub mod signal_frame;
 pub mod signals;
 pub mod sigqueue;
+pub mod socket;
 pub mod tty;
 
 use std::io::Write;

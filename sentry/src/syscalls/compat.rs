@@ -25,6 +25,18 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mmap => {
             "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
         }
+        libc::SYS_socket => {
+            "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
+        }
+        libc::SYS_socketpair => {
+            "SO_PEERCRED is the creator's credentials, as Linux; SO_RCVTIMEO / SO_SNDTIMEO are not applied to waits"
+        }
+        libc::SYS_sendmsg | libc::SYS_sendto => {
+            "SCM_RIGHTS whole; SCM_CREDENTIALS is checked, and receivers see the pair creator's credentials rather than the sender's; destination addresses: EISCONN (streams) or ECONNREFUSED (datagrams, no named sockets yet)"
+        }
+        libc::SYS_recvmsg | libc::SYS_recvfrom => {
+            "no sender addresses (sandbox sockets are unnamed); SCM_CREDENTIALS gives the pair creator's credentials"
+        }
         libc::SYS_sendfile => "the input must be a regular file (Linux 5.12+ also takes other files)",
         libc::SYS_copy_file_range => "RLIMIT_FSIZE is not applied",
         libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => {

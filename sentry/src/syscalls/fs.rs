@@ -225,6 +225,20 @@ pub(super) fn ioctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             t.fds.set_cloexec(fd, req == libc::FIOCLEX)?;
             Ok(0)
         }
+        libc::FIONBIO => {
+            // Any file, as Linux: the open file's O_NONBLOCK, which the
+            // Sentry honours (host descriptors are never left blocking on
+            // the application's behalf).
+            let on = t.mm.copy_in(a[2], 4)?.iter().any(|&b| b != 0);
+            let bit = libc::O_NONBLOCK;
+            let order = std::sync::atomic::Ordering::Relaxed;
+            if on {
+                f.flags.fetch_or(bit, order)
+            } else {
+                f.flags.fetch_and(!bit, order)
+            };
+            Ok(0)
+        }
         _ => Err(Errno::ENOTTY.into()),
     }
 }

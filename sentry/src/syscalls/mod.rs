@@ -19,6 +19,7 @@ mod proc;
 mod process;
 mod rw;
 mod signal;
+mod socket;
 mod strace;
 mod time;
 mod transfer;
@@ -235,6 +236,17 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fchdir => tree::fchdir,
         SYS_close_range => tree::close_range,
         SYS_pipe2 => fs::pipe2,
+        SYS_socket => socket::socket,
+        SYS_socketpair => socket::socketpair,
+        SYS_sendmsg => socket::sendmsg,
+        SYS_sendto => socket::sendto,
+        SYS_recvmsg => socket::recvmsg,
+        SYS_recvfrom => socket::recvfrom,
+        SYS_shutdown => socket::shutdown,
+        SYS_getsockopt => socket::getsockopt,
+        SYS_setsockopt => socket::setsockopt,
+        SYS_getsockname => socket::getsockname,
+        SYS_getpeername => socket::getpeername,
         SYS_sendfile => transfer::sendfile,
         SYS_copy_file_range => transfer::copy_file_range,
         SYS_splice => transfer::splice,

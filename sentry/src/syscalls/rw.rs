@@ -174,7 +174,7 @@ pub(super) fn pwrite64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 }
 
 /// The (base, len) pairs of an iovec array.
-fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
+pub(super) fn iovecs(t: &Task, addr: u64, count: u64) -> Result<Vec<(u64, u64)>, Errno> {
     if count > IOV_MAX {
         return Err(Errno::EINVAL);
     }
