@@ -273,3 +273,8 @@ fn prctl_death_signal_subreaper_dumpable_slack() {
 fn unix_socketpairs_and_descriptor_passing() {
     same_as_native("unix_sockets");
 }
+
+#[test]
+fn named_unix_sockets_bind_listen_accept_connect() {
+    same_as_native("unix_named");
+}

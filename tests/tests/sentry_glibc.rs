@@ -119,6 +119,33 @@ fn python_and_perl_match_native() {
               \x20   y.sendall(b'line\\n'); return await rd.readline()\n\
               print(asyncio.run(main()))\n",
         ),
+        // A named Unix socket server: path and abstract names, a client in a
+        // child process, SO_PEERCRED, datagrams to a name, asyncio's server.
+        (
+            &["/usr/bin/python3", "-"],
+            b"import socket, os, asyncio, struct\n\
+              p = f'/tmp/moat-py-srv-{os.getpid()}'; srv = socket.socket(socket.AF_UNIX); srv.bind(p); srv.listen(5)\n\
+              print(srv.getsockname() == p, oct(os.stat(p).st_mode & 0o170000))\n\
+              if os.fork() == 0:\n\
+              \x20   c = socket.socket(socket.AF_UNIX); c.connect(p); c.sendall(str(c.getpeername() == p).encode())\n\
+              \x20   print('child got', c.recv(100)); os._exit(0)\n\
+              conn, addr = srv.accept(); print(repr(addr), conn.recv(100))\n\
+              pid, uid, gid = struct.unpack('3i', conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))\n\
+              print(pid != os.getpid(), uid, gid); conn.sendall(b'pong'); os.wait(); os.unlink(p)\n\
+              a = socket.socket(socket.AF_UNIX); a.bind('\\0moat-py-abstract'); a.listen()\n\
+              b = socket.socket(socket.AF_UNIX); b.connect('\\0moat-py-abstract'); s2, _ = a.accept(); b.send(b'abs')\n\
+              print(s2.recv(9), b.getpeername())\n\
+              d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); d.bind(p + '.d')\n\
+              e = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); e.sendto(b'dg', p + '.d'); print(d.recv(9)); os.unlink(p + '.d')\n\
+              async def main():\n\
+              \x20   async def handle(r, w):\n\
+              \x20       w.write((await r.readline()).upper()); await w.drain(); w.close()\n\
+              \x20   server = await asyncio.start_unix_server(handle, p + '.a')\n\
+              \x20   r, w = await asyncio.open_unix_connection(p + '.a'); w.write(b'hi asyncio\\n'); await w.drain()\n\
+              \x20   line = await r.readline(); w.close(); server.close(); await server.wait_closed(); os.unlink(p + '.a')\n\
+              \x20   return line\n\
+              print(asyncio.run(main()))\n",
+        ),
         // selectors (epoll) over a pipe and an eventfd.
         (
             &["/usr/bin/python3", "-"],

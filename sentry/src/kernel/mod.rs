@@ -141,6 +141,8 @@ pub struct Kernel {
     pub ptys: Arc<crate::vfs::devpts::Ptys>,
     /// POSIX message queues.
     pub mqueues: Arc<mqueue::MessageQueues>,
+    /// Bound Unix sockets, by name.
+    pub unix_names: socket::UnixNames,
 }
 
 /// The debug log: one line per event, from any thread.
@@ -184,6 +186,7 @@ impl Kernel {
             terminals: tty::Terminals::default(),
             ptys,
             mqueues,
+            unix_names: socket::UnixNames::default(),
         });
         proc.attach(&k);
         k

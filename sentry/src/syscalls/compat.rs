@@ -32,10 +32,10 @@ fn partial(nr: u64) -> Option<&'static str> {
             "SO_PEERCRED is the creator's credentials, as Linux; SO_RCVTIMEO / SO_SNDTIMEO are not applied to waits"
         }
         libc::SYS_sendmsg | libc::SYS_sendto => {
-            "SCM_RIGHTS whole; SCM_CREDENTIALS is checked, and receivers see the pair creator's credentials rather than the sender's; destination addresses: EISCONN (streams) or ECONNREFUSED (datagrams, no named sockets yet)"
+            "SCM_RIGHTS whole; SCM_CREDENTIALS is checked, and receivers see the peer's credentials at connection rather than the sender's"
         }
         libc::SYS_recvmsg | libc::SYS_recvfrom => {
-            "no sender addresses (sandbox sockets are unnamed); SCM_CREDENTIALS gives the pair creator's credentials"
+            "no sender addresses for datagrams; SCM_CREDENTIALS gives the peer's credentials at connection (a socketpair's creator) rather than the sender's"
         }
         libc::SYS_sendfile => "the input must be a regular file (Linux 5.12+ also takes other files)",
         libc::SYS_copy_file_range => "RLIMIT_FSIZE is not applied",

@@ -20,6 +20,7 @@ mod process;
 mod rw;
 mod signal;
 mod socket;
+mod socket_names;
 mod strace;
 mod time;
 mod transfer;
@@ -245,8 +246,13 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_shutdown => socket::shutdown,
         SYS_getsockopt => socket::getsockopt,
         SYS_setsockopt => socket::setsockopt,
-        SYS_getsockname => socket::getsockname,
-        SYS_getpeername => socket::getpeername,
+        SYS_getsockname => socket_names::getsockname,
+        SYS_getpeername => socket_names::getpeername,
+        SYS_bind => socket_names::bind,
+        SYS_listen => socket_names::listen,
+        SYS_accept => socket_names::accept,
+        SYS_accept4 => socket_names::accept4,
+        SYS_connect => socket_names::connect,
         SYS_sendfile => transfer::sendfile,
         SYS_copy_file_range => transfer::copy_file_range,
         SYS_splice => transfer::splice,

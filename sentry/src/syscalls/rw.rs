@@ -91,13 +91,26 @@ pub(super) fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option
     r
 }
 
+/// A listening socket's host file is its readiness eventfd, never to be
+/// read or written as data: Linux answers EINVAL to reads, ENOTCONN to
+/// writes.
+fn listening(f: &OpenFile) -> bool {
+    f.socket.as_ref().is_some_and(|s| s.listener().is_some())
+}
+
 fn readable(f: &OpenFile) -> Result<(), Errno> {
+    if listening(f) {
+        return Err(Errno::EINVAL);
+    }
     if f.flags() & libc::O_ACCMODE == libc::O_WRONLY { Err(Errno::EBADF) } else { Ok(()) }
 }
 
 fn writable(f: &OpenFile) -> Result<(), Errno> {
     if f.mqueue.is_some() {
         return Err(Errno::EBADF);
+    }
+    if listening(f) {
+        return Err(Errno::ENOTCONN);
     }
     if f.flags() & libc::O_ACCMODE == libc::O_RDONLY { Err(Errno::EBADF) } else { Ok(()) }
 }

@@ -15,7 +15,7 @@ use super::{SysError, SysResult, int};
 use crate::kernel::blocking::{self, Restart};
 use crate::kernel::fd_table::OpenFile;
 use crate::kernel::sigqueue::SigInfo;
-use crate::kernel::socket::{Pair, SocketEnd, Ucred};
+use crate::kernel::socket::{EndState, Pair, SocketEnd, Ucred};
 use crate::kernel::{KernelRef, Task};
 
 /// Most descriptors one SCM_RIGHTS message carries (`SCM_MAX_FD`).
@@ -46,11 +46,11 @@ fn unix_type(ty: i32, protocol: i32) -> Result<(i32, bool, bool), Errno> {
     Ok((kind, ty & libc::SOCK_NONBLOCK != 0, ty & libc::SOCK_CLOEXEC != 0))
 }
 
-fn wrap(fd: OwnedFd, kind: i32, peer: Option<Ucred>, pair: Arc<Pair>, nonblock: bool) -> Arc<OpenFile> {
+pub(super) fn wrap(fd: OwnedFd, kind: i32, state: EndState, nonblock: bool) -> Arc<OpenFile> {
     let ino = nix::sys::stat::fstat(&fd).map_or(0, |st| st.st_ino);
     let path = format!("socket:[{ino}]").into_bytes();
     let status = if nonblock { libc::O_NONBLOCK } else { 0 };
-    OpenFile::socket(fd, path, libc::O_RDWR | status, SocketEnd { kind, peer, pair })
+    OpenFile::socket(fd, path, libc::O_RDWR | status, SocketEnd::new(kind, state))
 }
 
 pub(super) fn socket(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -64,7 +64,7 @@ pub(super) fn socket(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Errno::result(r)?;
     // SAFETY: socket returned a new descriptor nothing else owns.
     let fd = unsafe { OwnedFd::from_raw_fd(r) };
-    let file = wrap(fd, kind, None, Arc::default(), nonblock);
+    let file = wrap(fd, kind, EndState::default(), nonblock);
     Ok(t.fds.insert(file, cloexec, 0)? as i64)
 }
 
@@ -85,9 +85,10 @@ pub(super) fn socketpair(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
     let (x, y) = unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
     // SO_PEERCRED of a socketpair: its creator, on both ends.
     let creator = Ucred { pid: t.tid, uid: t.creds.uid, gid: t.creds.gid };
-    let pair = Arc::new(Pair::default());
-    let fx = t.fds.insert(wrap(x, kind, Some(creator), pair.clone(), nonblock), cloexec, 0)?;
-    let fy = match t.fds.insert(wrap(y, kind, Some(creator), pair, nonblock), cloexec, 0) {
+    let state =
+        EndState { peer: Some(creator), pair: Arc::new(Pair::default()), connected: true, ..EndState::default() };
+    let fx = t.fds.insert(wrap(x, kind, state.clone(), nonblock), cloexec, 0)?;
+    let fy = match t.fds.insert(wrap(y, kind, state, nonblock), cloexec, 0) {
         Ok(fd) => fd,
         Err(e) => {
             let _ = t.fds.remove(fx);
@@ -106,7 +107,7 @@ pub(super) fn socketpair(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
 }
 
 /// The socket file at `fd`: ENOTSOCK for anything else.
-fn socket_file(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+pub(super) fn socket_file(t: &Task, fd: i32) -> Result<Arc<OpenFile>, Errno> {
     let f = t.fds.get(fd)?;
     let host_socket = nix::sys::stat::fstat(&f.fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFSOCK);
     if f.socket.is_none() && !host_socket {
@@ -122,6 +123,21 @@ fn nonblocking(f: &OpenFile, flags: i32) -> bool {
 /// Sends `data` (with `rights` on its first part), waiting for room unless
 /// the caller may not wait; a stream socket that must wait sends it all.
 fn send_data(t: &Task, f: &OpenFile, data: &[u8], rights: Vec<Arc<OpenFile>>, flags: i32) -> SysResult {
+    let target = f.socket.as_ref().and_then(|s| s.state().dgram_target.clone());
+    send_on(t, f, target.as_deref(), data, rights, flags)
+}
+
+/// send_data on host socket `via` (a datagram destination's inlet) when
+/// given, else on the socket's own host socket.
+fn send_on(
+    t: &Task,
+    f: &OpenFile,
+    via: Option<&OwnedFd>,
+    data: &[u8],
+    rights: Vec<Arc<OpenFile>>,
+    flags: i32,
+) -> SysResult {
+    let host = via.map_or(f.fd.as_fd(), |v| v.as_fd());
     let host_flags = MsgFlags::from_bits_truncate((flags & PASSED_FLAGS) | libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL);
     let fds: Vec<RawFd> = rights.iter().map(|r| r.fd.as_raw_fd()).collect();
     let stream = f.socket.as_ref().is_none_or(|s| s.kind == libc::SOCK_STREAM);
@@ -131,10 +147,10 @@ fn send_data(t: &Task, f: &OpenFile, data: &[u8], rights: Vec<Arc<OpenFile>>, fl
         let iov = [std::io::IoSlice::new(&data[done..])];
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let control: &[ControlMessage<'_>] = if rights.is_some() && !fds.is_empty() { &cmsg } else { &[] };
-        match nix::sys::socket::sendmsg::<()>(f.fd.as_raw_fd(), &iov, control, host_flags, None) {
+        match nix::sys::socket::sendmsg::<()>(host.as_raw_fd(), &iov, control, host_flags, None) {
             Ok(n) => {
                 if let (Some(r), Some(s)) = (rights.take(), &f.socket) {
-                    s.pair.sent(r);
+                    s.state().pair.sent(r);
                 }
                 done += n;
                 if done == data.len() || !stream || nonblocking(f, flags) {
@@ -158,7 +174,7 @@ fn send_data(t: &Task, f: &OpenFile, data: &[u8], rights: Vec<Arc<OpenFile>>, fl
             }
             Err(e) => return Err(e.into()),
         }
-        if blocking::wait(t, Some(f.fd.as_fd()), libc::POLLOUT, None).is_err() {
+        if blocking::wait(t, Some(host), libc::POLLOUT, None).is_err() {
             return if done > 0 { Ok(done as i64) } else { Err(SysError::Restart(Restart::Sys)) };
         }
     }
@@ -270,7 +286,7 @@ fn build_control(t: &mut Task, f: &OpenFile, got: Received, room: usize, cloexec
         out.resize(cmsg_align(out.len()), 0);
     };
     if got.creds {
-        let peer = f.socket.as_ref().and_then(|s| s.peer).unwrap_or_default();
+        let peer = f.socket.as_ref().and_then(|s| s.state().peer).unwrap_or_default();
         if room >= CMSG_HDR + 12 {
             push(&mut out, libc::SCM_CREDENTIALS, &peer.bytes());
         } else {
@@ -282,7 +298,7 @@ fn build_control(t: &mut Task, f: &OpenFile, got: Received, room: usize, cloexec
         let fit = left.saturating_sub(CMSG_HDR) / 4;
         let mut body = Vec::new();
         for (i, fd) in got.fds.into_iter().enumerate() {
-            let file = f.socket.as_ref().and_then(|s| s.pair.received(fd.as_fd()));
+            let file = f.socket.as_ref().and_then(|s| s.state().pair.received(fd.as_fd()));
             if i >= fit {
                 flags |= libc::MSG_CTRUNC;
                 continue;
@@ -306,14 +322,12 @@ fn build_control(t: &mut Task, f: &OpenFile, got: Received, room: usize, cloexec
     (out, flags)
 }
 
-pub(super) fn sendmsg(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let f = socket_file(t, int(a[0]))?;
+pub(super) fn sendmsg(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = data_socket(t, int(a[0]), true)?;
     let flags = int(a[2]);
     let hdr = t.mm.copy_in(a[1], 56)?;
     let word = |i: usize| u64::from_le_bytes(hdr[i..i + 8].try_into().unwrap_or([0; 8]));
-    if word(8) as u32 != 0 && word(0) != 0 {
-        return Err(named_destination(&f).into());
-    }
+    let via = destination(k, t, &f, word(0), word(8) as u32)?;
     let iov = super::rw::iovecs(t, word(16), word(24))?;
     let rights = parse_control(t, word(32), word(40) as usize)?;
     let mut data = Vec::new();
@@ -321,29 +335,49 @@ pub(super) fn sendmsg(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         let take = (len as usize).min(MAX_RW - data.len());
         data.extend_from_slice(&t.mm.copy_in(base, take)?);
     }
-    send_data(t, &f, &data, rights, flags)
-}
-
-/// A destination address on a connected socket: EISCONN for streams;
-/// for datagrams, no named socket exists to reach yet.
-fn named_destination(f: &OpenFile) -> Errno {
-    match f.socket.as_ref().map(|s| s.kind) {
-        Some(libc::SOCK_DGRAM) => Errno::ECONNREFUSED,
-        _ => Errno::EISCONN,
+    match via {
+        Some(inlet) => send_on(t, &f, Some(&inlet), &data, rights, flags),
+        None => send_data(t, &f, &data, rights, flags),
     }
 }
 
-pub(super) fn sendto(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let f = socket_file(t, int(a[0]))?;
-    if a[4] != 0 && int(a[5]) != 0 {
-        return Err(named_destination(&f).into());
+/// Where a send with destination `addr` (`len` bytes) goes: a datagram
+/// socket's named destination's inlet; a connected stream refuses one
+/// (EISCONN), an unconnected one cannot use it (EOPNOTSUPP).
+fn destination(k: &KernelRef, t: &Task, f: &OpenFile, addr: u64, len: u32) -> Result<Option<Arc<OwnedFd>>, Errno> {
+    if addr == 0 || len == 0 {
+        return Ok(None);
     }
+    let Some(s) = &f.socket else { return Ok(None) };
+    if s.kind != libc::SOCK_DGRAM {
+        return Err(if s.state().connected { Errno::EISCONN } else { Errno::EOPNOTSUPP });
+    }
+    let name = super::socket_names::read_name(t, addr, len)?.ok_or(Errno::EINVAL)?;
+    super::socket_names::dgram_inlet(k, t, &name).map(Some)
+}
+
+pub(super) fn sendto(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = data_socket(t, int(a[0]), true)?;
+    let via = destination(k, t, &f, a[4], int(a[5]) as u32)?;
     let data = t.mm.copy_in(a[1], (a[2] as usize).min(MAX_RW))?;
-    send_data(t, &f, &data, Vec::new(), int(a[3]))
+    match via {
+        Some(inlet) => send_on(t, &f, Some(&inlet), &data, Vec::new(), int(a[3])),
+        None => send_data(t, &f, &data, Vec::new(), int(a[3])),
+    }
+}
+
+/// The socket at `fd` for data calls: a listening one has no data (EINVAL
+/// to receive, ENOTCONN to send, as Linux).
+fn data_socket(t: &Task, fd: i32, sending: bool) -> Result<Arc<OpenFile>, Errno> {
+    let f = socket_file(t, fd)?;
+    if f.socket.as_ref().is_some_and(|s| s.listener().is_some()) {
+        return Err(if sending { Errno::ENOTCONN } else { Errno::EINVAL });
+    }
+    Ok(f)
 }
 
 pub(super) fn recvfrom(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let f = socket_file(t, int(a[0]))?;
+    let f = data_socket(t, int(a[0]), false)?;
     let flags = int(a[3]);
     let mut buf = vec![0u8; (a[2] as usize).min(MAX_RW)];
     let got = recv_data(t, &f, &mut buf, flags)?;
@@ -358,7 +392,7 @@ pub(super) fn recvfrom(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 }
 
 pub(super) fn recvmsg(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let f = socket_file(t, int(a[0]))?;
+    let f = data_socket(t, int(a[0]), false)?;
     let flags = int(a[2]);
     let hdr = t.mm.copy_in(a[1], 56)?;
     let word = |i: usize| u64::from_le_bytes(hdr[i..i + 8].try_into().unwrap_or([0; 8]));
@@ -410,7 +444,8 @@ pub(super) fn getsockopt(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
     let value: Vec<u8> = if level == libc::SOL_SOCKET && opt == libc::SO_PEERCRED {
         // The sandbox's credentials of the peer, not the host's (the
         // Sentry's own).
-        let peer = f.socket.as_ref().and_then(|s| s.peer).unwrap_or(Ucred { pid: 0, uid: u32::MAX, gid: u32::MAX });
+        let peer =
+            f.socket.as_ref().and_then(|s| s.state().peer).unwrap_or(Ucred { pid: 0, uid: u32::MAX, gid: u32::MAX });
         peer.bytes().to_vec()
     } else {
         let mut buf = vec![0u8; (len as usize).min(MAX_OPT)];
@@ -443,10 +478,9 @@ pub(super) fn setsockopt(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
     Ok(0)
 }
 
-/// getsockname and getpeername: sandbox sockets are unnamed, so the host's
-/// answer (the family alone, or ENOTCONN) is the sandbox's.
-fn name(t: &mut Task, a: &[u64; 6], peer: bool) -> SysResult {
-    let f = socket_file(t, int(a[0]))?;
+/// getsockname and getpeername of a host socket the sandbox did not make
+/// (one passed in from outside): the host's answer.
+pub(super) fn host_name(t: &Task, f: &OpenFile, a: &[u64; 6], peer: bool) -> SysResult {
     let len = i32::from_le_bytes(t.mm.copy_in(a[2], 4)?.try_into().map_err(|_| Errno::EFAULT)?);
     if len < 0 {
         return Err(Errno::EINVAL.into());
@@ -466,12 +500,4 @@ fn name(t: &mut Task, a: &[u64; 6], peer: bool) -> SysResult {
     t.mm.copy_out(a[1], &addr[..n.min(len as usize)])?;
     t.mm.copy_out(a[2], &(n as u32).to_le_bytes())?;
     Ok(0)
-}
-
-pub(super) fn getsockname(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    name(t, a, false)
-}
-
-pub(super) fn getpeername(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    name(t, a, true)
 }
