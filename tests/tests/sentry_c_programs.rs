@@ -278,3 +278,8 @@ fn unix_socketpairs_and_descriptor_passing() {
 fn named_unix_sockets_bind_listen_accept_connect() {
     same_as_native("unix_named");
 }
+
+#[test]
+fn fcntl_record_locks_between_processes() {
+    same_as_native("record_locks");
+}

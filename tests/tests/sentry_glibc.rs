@@ -146,6 +146,15 @@ fn python_and_perl_match_native() {
               \x20   return line\n\
               print(asyncio.run(main()))\n",
         ),
+        // sqlite3 (fcntl record locks): 100,000 rows in one transaction.
+        (
+            &["/usr/bin/python3", "-"],
+            b"import sqlite3, os\n\
+              p = f'/tmp/moat-sqlite-{os.getpid()}.db'; c = sqlite3.connect(p); c.execute('create table t(a, b)')\n\
+              with c: c.executemany('insert into t values (?, ?)', ((i, str(i) * 3) for i in range(100000)))\n\
+              print(c.execute('select count(*), sum(a), max(b) from t').fetchone())\n\
+              print(c.execute('select b from t where a = 4242').fetchone()); c.close(); os.unlink(p)\n",
+        ),
         // selectors (epoll) over a pipe and an eventfd.
         (
             &["/usr/bin/python3", "-"],

@@ -37,6 +37,8 @@ pub struct OpenFile {
     pub flock: std::sync::Mutex<Option<super::flock_table::FlockGuard>>,
     /// The sandbox's side of a Unix socket, when the file is one.
     pub socket: Option<super::socket::SocketEnd>,
+    /// The OFD record locks this open file holds, released with its last close.
+    pub ofd_locks: std::sync::Mutex<Option<super::record_locks::OfdGuard>>,
 }
 
 impl OpenFile {
@@ -61,6 +63,7 @@ impl OpenFile {
             writer,
             flock: std::sync::Mutex::default(),
             socket: None,
+            ofd_locks: std::sync::Mutex::default(),
         })
     }
 
@@ -84,6 +87,7 @@ impl OpenFile {
             writer: None,
             flock: std::sync::Mutex::default(),
             socket: None,
+            ofd_locks: std::sync::Mutex::default(),
         }))
     }
 
@@ -109,6 +113,7 @@ impl OpenFile {
             writer: None,
             flock: std::sync::Mutex::default(),
             socket: None,
+            ofd_locks: std::sync::Mutex::default(),
         })
     }
 
@@ -127,6 +132,7 @@ impl OpenFile {
             writer: None,
             flock: std::sync::Mutex::default(),
             socket: Some(end),
+            ofd_locks: std::sync::Mutex::default(),
         })
     }
 

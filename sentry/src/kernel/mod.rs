@@ -17,6 +17,7 @@ pub mod mqueue;
 pub mod outside;
 pub mod process;
 pub mod procfs;
+pub mod record_locks;
 pub mod rlimits;
 pub mod signal_frame;
 pub mod signals;
@@ -129,6 +130,8 @@ pub struct Kernel {
     pub vfs: Vfs,
     /// flock locks.
     pub flocks: Arc<flock_table::FlockTable>,
+    /// fcntl record locks.
+    pub record_locks: Arc<record_locks::RecordLocks>,
     /// Where `--strace` lines and unimplemented-call notes go.
     pub log: Option<DebugLog>,
     /// Log every system call.
@@ -180,6 +183,7 @@ impl Kernel {
             tasks: Mutex::new(std::collections::HashMap::new()),
             vfs,
             flocks: Arc::default(),
+            record_locks: Arc::default(),
             log,
             strace,
             hostname,
@@ -252,6 +256,7 @@ impl Kernel {
     /// waiting parents.
     pub fn task_exited(&self, pid: i32, status: ExitStatus, usage: cputime::CpuUsage) {
         self.tasks().remove(&pid);
+        self.record_locks.release_process(pid);
         let (code, st) = match status {
             ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
             ExitStatus::Signal(s) => (libc::CLD_KILLED, s),

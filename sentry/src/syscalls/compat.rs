@@ -57,7 +57,9 @@ fn partial(nr: u64) -> Option<&'static str> {
             "FIONREAD, FIOCLEX, FIONCLEX; on a terminal: TCGETS, TCSETS(W|F), TIOCGWINSZ, TIOCSWINSZ, TCFLSH, TCXONC, TIOCOUTQ, TIOCGPGRP, TIOCSPGRP, TIOCGSID; ENOTTY otherwise"
         }
         libc::SYS_flock => "locks are the Sentry's (the host never sees them); a blocked flock retries every 5 ms",
-        libc::SYS_fcntl => "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL; no locks",
+        libc::SYS_fcntl => {
+            "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL, record locks (F_GETLK, F_SETLK, F_SETLKW and the OFD forms; the Sentry's own, never the host's; no EDEADLK detection; a blocked lock retries every 5 ms); no leases, seals or F_SETPIPE_SZ"
+        }
         libc::SYS_exit => "ends the process (one thread per process so far)",
         libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {

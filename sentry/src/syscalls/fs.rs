@@ -117,7 +117,9 @@ pub(super) fn openat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32, Resolve::default())
 }
 
-pub(super) fn close(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn close(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let f = t.fds.get(int(a[0]))?;
+    super::record_lock::closing(k, t.tid, &f);
     t.fds.remove(int(a[0]))?;
     Ok(0)
 }
@@ -147,8 +149,11 @@ pub(super) fn lseek(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(nix::unistd::lseek(&f.fd, a[1] as i64, whence)?)
 }
 
-fn dup_to(t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
+fn dup_to(k: &KernelRef, t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
     let f = t.fds.get(old)?;
+    if let Ok(replaced) = t.fds.get(new) {
+        super::record_lock::closing(k, t.tid, &replaced);
+    }
     t.fds.set(new, f, cloexec)?;
     Ok(new as i64)
 }
@@ -158,26 +163,32 @@ pub(super) fn dup(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(t.fds.insert(f, false, 0)? as i64)
 }
 
-pub(super) fn dup2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn dup2(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (old, new) = (int(a[0]), int(a[1]));
     if old == new {
         t.fds.get(old)?;
         return Ok(new as i64);
     }
-    dup_to(t, old, new, false)
+    dup_to(k, t, old, new, false)
 }
 
-pub(super) fn dup3(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn dup3(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (old, new, flags) = (int(a[0]), int(a[1]), int(a[2]));
     if flags & !libc::O_CLOEXEC != 0 || old == new {
         return Err(Errno::EINVAL.into());
     }
-    dup_to(t, old, new, flags & libc::O_CLOEXEC != 0)
+    dup_to(k, t, old, new, flags & libc::O_CLOEXEC != 0)
 }
 
-pub(super) fn fcntl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn fcntl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let fd = int(a[0]);
     match int(a[1]) {
+        cmd @ (libc::F_GETLK
+        | libc::F_SETLK
+        | libc::F_SETLKW
+        | super::record_lock::F_OFD_GETLK
+        | super::record_lock::F_OFD_SETLK
+        | super::record_lock::F_OFD_SETLKW) => super::record_lock::fcntl_lock(k, t, fd, cmd, a[2]),
         libc::F_DUPFD | libc::F_DUPFD_CLOEXEC => {
             let min = usize::try_from(int(a[2])).map_err(|_| Errno::EINVAL)?;
             let f = t.fds.get(fd)?;

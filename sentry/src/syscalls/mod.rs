@@ -17,6 +17,7 @@ mod openat2;
 mod poll;
 mod proc;
 mod process;
+mod record_lock;
 mod rw;
 mod signal;
 mod socket;

@@ -352,7 +352,7 @@ pub(super) fn fchdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn close_range(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn close_range(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (first, last, flags) = (a[0] as u32, a[1] as u32, a[2] as u32);
     let cloexec = libc::CLOSE_RANGE_CLOEXEC;
     if flags & !(cloexec | libc::CLOSE_RANGE_UNSHARE) != 0 || first > last {
@@ -363,6 +363,9 @@ pub(super) fn close_range(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
         if flags & cloexec != 0 {
             t.fds.set_cloexec(fd, true)?;
         } else {
+            if let Ok(f) = t.fds.get(fd) {
+                super::record_lock::closing(k, t.tid, &f);
+            }
             t.fds.remove(fd)?;
         }
     }
