@@ -283,3 +283,8 @@ fn named_unix_sockets_bind_listen_accept_connect() {
 fn fcntl_record_locks_between_processes() {
     same_as_native("record_locks");
 }
+
+#[test]
+fn fifos_between_processes() {
+    same_as_native("fifos");
+}

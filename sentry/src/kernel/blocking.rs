@@ -42,7 +42,7 @@ pub fn wait(task: &Task, fd: Option<BorrowedFd<'_>>, events: i16, deadline: Opti
         // Drain first, then look: a signal queued after the drain writes
         // the eventfd again, so none is missed.
         task.queue.drain_interrupt();
-        if task.queue.has_unblocked(task.signals.mask()) {
+        if task.queue.has_unblocked(task.signals.not_waking()) {
             return Err(Woken::Signal);
         }
         let timeout_ms = match deadline {

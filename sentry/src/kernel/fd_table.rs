@@ -39,6 +39,8 @@ pub struct OpenFile {
     pub socket: Option<super::socket::SocketEnd>,
     /// The OFD record locks this open file holds, released with its last close.
     pub ofd_locks: std::sync::Mutex<Option<super::record_locks::OfdGuard>>,
+    /// Its end of a FIFO, when it is one (closed with it).
+    pub fifo: Option<crate::vfs::fifo::FifoEnd>,
 }
 
 impl OpenFile {
@@ -48,9 +50,13 @@ impl OpenFile {
     }
 
     fn host(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: Option<crate::vfs::inode_use::UseGuard>) -> Arc<Self> {
+        Arc::new(Self::host_value(fd, path, flags, writer))
+    }
+
+    fn host_value(fd: OwnedFd, path: Vec<u8>, flags: i32, writer: Option<crate::vfs::inode_use::UseGuard>) -> Self {
         let may_block = super::blocking::may_block(&fd);
         let terminal = if may_block { super::tty::terminal_of(&fd) } else { None };
-        Arc::new(OpenFile {
+        OpenFile {
             fd,
             path,
             flags: std::sync::atomic::AtomicI32::new(flags),
@@ -64,7 +70,8 @@ impl OpenFile {
             flock: std::sync::Mutex::default(),
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
-        })
+            fifo: None,
+        }
     }
 
     /// An open message queue.
@@ -88,6 +95,7 @@ impl OpenFile {
             flock: std::sync::Mutex::default(),
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
+            fifo: None,
         }))
     }
 
@@ -114,7 +122,13 @@ impl OpenFile {
             flock: std::sync::Mutex::default(),
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
+            fifo: None,
         })
+    }
+
+    /// An open end of a FIFO: host pipe descriptor `fd` and the end.
+    pub fn fifo_end(fd: OwnedFd, path: Vec<u8>, flags: i32, end: crate::vfs::fifo::FifoEnd) -> Arc<Self> {
+        Arc::new(OpenFile { fifo: Some(end), ..Self::host_value(fd, path, flags, None) })
     }
 
     /// One end of a Unix socket: host socket `fd` and its sandbox side.
@@ -133,6 +147,7 @@ impl OpenFile {
             flock: std::sync::Mutex::default(),
             socket: Some(end),
             ofd_locks: std::sync::Mutex::default(),
+            fifo: None,
         })
     }
 

@@ -290,7 +290,7 @@ impl Kernel {
         loop {
             match procs.wait(parent.tid, sel, what)? {
                 process::WaitOutcome::NotYet if !nohang => {
-                    if parent.queue.has_unblocked(parent.signals.mask()) {
+                    if parent.queue.has_unblocked(parent.signals.not_waking()) {
                         return Err(Errno::EINTR);
                     }
                     procs = self.proc_changed.wait(procs).unwrap_or_else(|p| p.into_inner());

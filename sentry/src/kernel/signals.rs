@@ -172,6 +172,25 @@ impl SignalState {
         self.action(sig).is_ok_and(|a| a.handler == 1)
     }
 
+    /// Signals that cannot end a wait: the blocked ones, and those delivery
+    /// would discard (SIG_IGN, or a default action of ignoring), which
+    /// Linux never even queues. SIGCONT is never among them: it resumes a
+    /// stopped task whatever its action.
+    pub fn not_waking(&self) -> u64 {
+        let mut set = self.mask;
+        for sig in 1..=64 {
+            if sig == libc::SIGCONT {
+                continue;
+            }
+            let Ok(a) = self.action(sig) else { continue };
+            let discarded = a.handler == 1 || (a.handler == 0 && default_action(sig) == DefaultAction::Ignore);
+            if discarded {
+                set |= bit(sig);
+            }
+        }
+        set
+    }
+
     /// At execve, caught signals go back to their default action; ignored
     /// ones stay ignored but, as in Linux, lose their flags and mask; the
     /// signal mask is kept.

@@ -25,6 +25,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mmap => {
             "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
         }
+        libc::SYS_mknod | libc::SYS_mknodat => {
+            "FIFOs and sockets (device nodes: EPERM); a FIFO with no writer yet polls POLLHUP, where Linux waits for a first writer"
+        }
         libc::SYS_socket => {
             "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
         }

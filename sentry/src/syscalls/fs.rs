@@ -71,7 +71,20 @@ pub(super) fn do_open(
         base_dir(t, dirfd, &p)?
     };
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
-    let opened = k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve)?;
+    let opened = loop {
+        match k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve) {
+            Err(Errno::EAGAIN) => fifo_wait(t)?,
+            r => break r?,
+        }
+    };
+    if let Some(end) = &opened.fifo
+        && flags & (libc::O_ACCMODE | libc::O_NONBLOCK) == libc::O_RDONLY
+    {
+        // A blocking open for reading waits for a writer.
+        while !end.has_met_a_writer() {
+            fifo_wait(t)?;
+        }
+    }
     if opened.path == b"/dev/ptmx" {
         // A new pseudo-terminal pair; the caller gets its master end.
         let (master, _) = k.ptys.open_master()?;
@@ -101,12 +114,21 @@ pub(super) fn do_open(
     }
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
-    let file = match (opened.synth_stat, opened.writer) {
-        (Some(st), _) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
-        (None, Some(w)) => OpenFile::written(opened.fd, opened.path, keep, w),
-        (None, None) => OpenFile::new(opened.fd, opened.path, keep),
+    let file = match (opened.synth_stat, opened.writer, opened.fifo) {
+        (Some(st), _, _) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
+        (None, Some(w), _) => OpenFile::written(opened.fd, opened.path, keep, w),
+        (None, None, Some(end)) => OpenFile::fifo_end(opened.fd, opened.path, keep, end),
+        (None, None, None) => OpenFile::new(opened.fd, opened.path, keep),
     };
     Ok(t.fds.insert(file, flags & libc::O_CLOEXEC != 0, 0)? as i64)
+}
+
+/// A FIFO's open waiting for its other end: a short interruptible sleep
+/// (ERESTARTSYS on a signal, as Linux's wait in fifo_open).
+fn fifo_wait(t: &Task) -> Result<(), super::SysError> {
+    let soon = std::time::Instant::now() + std::time::Duration::from_millis(5);
+    crate::kernel::blocking::sleep_until(t, soon)
+        .map_err(|_| super::SysError::Restart(crate::kernel::blocking::Restart::Sys))
 }
 
 pub(super) fn open(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

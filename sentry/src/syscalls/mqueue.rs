@@ -19,7 +19,7 @@ struct Signals<'a>(&'a Task);
 
 impl Interrupt for Signals<'_> {
     fn pending(&self) -> bool {
-        self.0.queue.has_unblocked(self.0.signals.mask())
+        self.0.queue.has_unblocked(self.0.signals.not_waking())
     }
 }
 

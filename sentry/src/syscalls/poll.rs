@@ -15,7 +15,7 @@ use crate::kernel::{KernelRef, Task};
 /// the ready count, or a restart when a signal came and nothing was ready.
 pub(super) fn host_poll(t: &Task, host: &mut Vec<libc::pollfd>, timeout_ms: i32) -> Result<i32, SysError> {
     t.queue.drain_interrupt();
-    if timeout_ms != 0 && t.queue.has_unblocked(t.signals.mask()) {
+    if timeout_ms != 0 && t.queue.has_unblocked(t.signals.not_waking()) {
         return Err(SysError::Restart(Restart::NoHand));
     }
     host.push(libc::pollfd { fd: t.queue.interrupt_fd().as_raw_fd(), events: libc::POLLIN, revents: 0 });
@@ -30,7 +30,7 @@ pub(super) fn host_poll(t: &Task, host: &mut Vec<libc::pollfd>, timeout_ms: i32)
     };
     let interrupted = host.pop().is_some_and(|p| p.revents != 0);
     let n = n - i32::from(interrupted);
-    if n == 0 && interrupted && t.queue.has_unblocked(t.signals.mask()) {
+    if n == 0 && interrupted && t.queue.has_unblocked(t.signals.not_waking()) {
         return Err(SysError::Restart(Restart::NoHand));
     }
     Ok(n)

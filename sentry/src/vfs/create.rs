@@ -94,7 +94,7 @@ impl Vfs {
                     } else {
                         None
                     };
-                    Ok(Opened { fd, path: full, entries: None, synth_stat: None, writer })
+                    Ok(Opened { fd, path: full, entries: None, synth_stat: None, writer, fifo: None })
                 }
                 None => Err(Errno::from_raw(w.errno)),
             };

@@ -19,6 +19,7 @@ mod create;
 pub mod dcache;
 pub mod devfs;
 pub mod devpts;
+pub mod fifo;
 pub mod inode_use;
 pub mod mqueuefs;
 pub mod ops;
@@ -60,6 +61,8 @@ pub struct Opened {
     pub synth_stat: Option<Stat>,
     /// Held while the file is open for writing (ETXTBSY for exec).
     pub writer: Option<inode_use::UseGuard>,
+    /// The open end, when the file is a FIFO.
+    pub fifo: Option<fifo::FifoEnd>,
 }
 
 /// The sandbox's file tree.
@@ -81,6 +84,8 @@ pub struct Vfs {
     /// Files (device, inode) the Sentry opened for writing: their cached
     /// attributes may be stale, so their stat asks the Gofer.
     written: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
+    /// The pipes of FIFOs open in the sandbox.
+    pub fifos: fifo::Fifos,
 }
 
 /// A path inside a synthetic file system: the file system and the
@@ -133,6 +138,7 @@ impl Vfs {
             inode_use: Arc::default(),
             dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
             written: std::sync::Mutex::new(std::collections::HashSet::new()),
+            fifos: fifo::Fifos::default(),
         })
     }
 
@@ -263,6 +269,8 @@ impl Vfs {
 impl Vfs {
     /// Opens (and with `O_CREAT`, creates) `path` as open(2) does, and
     /// returns the host descriptor the Gofer donated and the canonical path.
+    /// EAGAIN: a FIFO opened for writing, without O_NONBLOCK, has no reader
+    /// yet; the caller waits and tries again.
     pub fn open(&self, cwd: &[u8], path: &[u8], flags: i32, mode: u32, owner: Owner) -> Result<Opened, Errno> {
         self.open_resolved(cwd, path, flags, mode, owner, Resolve::default())
     }
@@ -301,6 +309,7 @@ impl Vfs {
                 entries: o.entries,
                 synth_stat: stat,
                 writer: None,
+                fifo: None,
             });
         }
         if found.stat.is_symlink() {
@@ -308,6 +317,23 @@ impl Vfs {
         }
         if flags & libc::O_DIRECTORY != 0 && !found.stat.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        if found.stat.file_type() == libc::S_IFIFO {
+            let fifo = self.fifos.get((found.stat.dev, found.stat.ino))?;
+            let (fd, end) = match fifo.open(flags & libc::O_ACCMODE) {
+                // A blocking open for writing waits for a reader: the
+                // caller, which can wait interruptibly, tries again.
+                Err(Errno::ENXIO) if flags & libc::O_NONBLOCK == 0 => return Err(Errno::EAGAIN),
+                r => r?,
+            };
+            return Ok(Opened {
+                fd,
+                path: found.path.clone(),
+                entries: None,
+                synth_stat: None,
+                writer: None,
+                fifo: Some(end),
+            });
         }
         let pass =
             libc::O_ACCMODE | libc::O_TRUNC | libc::O_APPEND | libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_NOATIME;
@@ -321,7 +347,7 @@ impl Vfs {
         if writes {
             self.note_written(&found.stat);
         }
-        Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None, writer })
+        Ok(Opened { fd, path: found.path.clone(), entries: None, synth_stat: None, writer, fifo: None })
     }
 }
 
