@@ -155,6 +155,26 @@ fn python_and_perl_match_native() {
               print(c.execute('select count(*), sum(a), max(b) from t').fetchone())\n\
               print(c.execute('select b from t where a = 4242').fetchone()); c.close(); os.unlink(p)\n",
         ),
+        // /proc: a process's environ, limits, statm, fdinfo, task, mounts;
+        // /proc/sys and /proc/stat; a forked child's cmdline.
+        (
+            &["/usr/bin/python3", "-"],
+            b"import os\n\
+              r = lambda p: open(p).read()\n\
+              want = {'environ', 'limits', 'statm', 'fdinfo', 'task', 'mountinfo', 'oom_score_adj', 'loginuid'}\n\
+              print(want <= set(os.listdir('/proc/self')), 'PATH' in r('/proc/self/environ'))\n\
+              print(r('/proc/self/limits').splitlines()[0]); print(r('/proc/self/limits').splitlines()[8].split()[:4])\n\
+              print(len(r('/proc/self/statm').split()), r('/proc/self/oom_score_adj'), r('/proc/self/loginuid'))\n\
+              print(r('/proc/sys/kernel/ostype').strip(), r('/proc/sys/kernel/ngroups_max').strip(), r('/proc/sys/kernel/cap_last_cap').strip())\n\
+              print(len(r('/proc/sys/kernel/random/boot_id').strip()), r('/proc/sys/kernel/random/uuid') != r('/proc/sys/kernel/random/uuid'))\n\
+              print(r('/proc/sys/vm/overcommit_memory').strip(), r('/proc/sys/fs/nr_open').strip())\n\
+              fd = os.open('/etc/passwd', os.O_RDONLY); os.lseek(fd, 5, 0); print(r(f'/proc/self/fdinfo/{fd}').splitlines()[:2])\n\
+              print(os.listdir('/proc/self/task') == [str(os.getpid())], r(f'/proc/self/task/{os.getpid()}/comm').strip())\n\
+              print(r('/proc/stat').split()[0], 'ctxt' in r('/proc/stat'), len(r('/proc/self/mountinfo').splitlines()) > 0)\n\
+              if os.fork() == 0:\n\
+              \x20   print('child cmdline', r('/proc/self/cmdline').split(chr(0))[0]); os._exit(0)\n\
+              os.wait()\n",
+        ),
         // selectors (epoll) over a pipe and an eventfd.
         (
             &["/usr/bin/python3", "-"],

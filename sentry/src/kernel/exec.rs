@@ -95,6 +95,8 @@ pub struct Program {
     pub comm: Vec<u8>,
     /// argv, NUL-terminated each (/proc/PID/cmdline).
     pub cmdline: Vec<u8>,
+    /// envp, NUL-terminated each (/proc/PID/environ).
+    pub environ: Vec<u8>,
     /// The executable's mark as a running program.
     pub program: Option<crate::vfs::inode_use::UseGuard>,
 }
@@ -149,7 +151,8 @@ pub fn load_program(
         let base = path.rsplit(|&b| b == b'/').next().unwrap_or(path);
         let comm = base[..base.len().min(15)].to_vec();
         let cmdline = argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
-        return Ok(Program { mm, regs, exe: img.path, comm, cmdline, program: img.program });
+        let environ = envp.iter().flat_map(|e| e.iter().copied().chain([0])).collect();
+        return Ok(Program { mm, regs, exe: img.path, comm, cmdline, environ, program: img.program });
     }
     Err(Errno::ELOOP.into())
 }
@@ -170,6 +173,8 @@ pub fn execve(
     k.proc_infos.update(task.tid, |i| {
         i.comm = p.comm.clone();
         i.cmdline = p.cmdline.clone();
+        i.environ = p.environ.clone();
+        i.stub_pid = p.mm.stub_pid();
         i.exe = p.exe.clone();
     });
     // Past this point exec cannot fail.

@@ -55,13 +55,13 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         return Err(Errno::EINVAL.into());
     }
     let pid = k.procs().add_child(parent.tid)?;
+    // The child shows what its parent does: the same memory holds its
+    // arguments and environment.
     let info = crate::kernel::procfs::ProcInfo {
         comm: parent.comm.clone(),
-        cmdline: Vec::new(),
         exe: parent.exe.clone(),
         cwd: parent.cwd.clone(),
-        fds: Vec::new(),
-        maps: Vec::new(),
+        ..k.proc_infos.get_copy(parent.tid).unwrap_or_default()
     };
     k.proc_infos.set(pid, info);
     let stub_pid = match parent.mm.stub().fork() {

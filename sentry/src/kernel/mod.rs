@@ -17,6 +17,7 @@ pub mod mqueue;
 pub mod outside;
 pub mod process;
 pub mod procfs;
+pub mod procfs_sys;
 pub mod record_locks;
 pub mod rlimits;
 pub mod signal_frame;
@@ -458,10 +459,12 @@ impl Task {
             procfs::ProcInfo {
                 comm: p.comm.clone(),
                 cmdline: p.cmdline.clone(),
+                environ: p.environ.clone(),
                 exe: p.exe.clone(),
                 cwd: found.path.clone(),
-                fds: Vec::new(),
-                maps: Vec::new(),
+                ids: (creds.uid, creds.gid),
+                stub_pid: p.mm.stub_pid(),
+                ..procfs::ProcInfo::default()
             },
         );
         queue.set_stub(p.mm.stub_pid());
@@ -514,9 +517,36 @@ impl Task {
         let fds: Vec<(i32, Vec<u8>)> =
             self.fds.fds().filter_map(|fd| self.fds.get(fd).ok().map(|f| (fd, f.path.clone()))).collect();
         let maps = maps_text(self.mm.vmas());
+        let fdinfo: Vec<(i32, i32, u64)> = self
+            .fds
+            .fds()
+            .filter_map(|fd| {
+                let f = self.fds.get(fd).ok()?;
+                let pos = nix::unistd::lseek(&f.fd, 0, nix::unistd::Whence::SeekCur).unwrap_or(0).max(0) as u64;
+                // As Linux shows them: with O_CLOEXEC from the table, and
+                // the O_LARGEFILE every open of a file or directory has on
+                // a 64-bit kernel.
+                let mut flags = f.flags();
+                if self.fds.cloexec(fd).unwrap_or(false) {
+                    flags |= libc::O_CLOEXEC;
+                }
+                let kind = nix::sys::stat::fstat(&f.fd).map_or(0, |st| st.st_mode & libc::S_IFMT);
+                if kind == libc::S_IFREG || kind == libc::S_IFDIR {
+                    flags |= 0o100000;
+                }
+                Some((fd, flags, pos))
+            })
+            .collect();
+        let limits = rlimits::limits_text(&self.rlimits);
+        let ids = (self.creds.uid, self.creds.gid);
+        let stub_pid = self.mm.stub_pid();
         k.proc_infos.update(self.tid, |i| {
             i.fds = fds;
             i.maps = maps;
+            i.fdinfo = fdinfo;
+            i.limits = limits;
+            i.ids = ids;
+            i.stub_pid = stub_pid;
         });
     }
 }

@@ -48,6 +48,16 @@ pub struct ProcInfo {
     pub fds: Vec<(i32, Vec<u8>)>,
     /// /proc/PID/maps, as of the same moment.
     pub maps: Vec<u8>,
+    /// The environment it was exec'd with, each string followed by a NUL.
+    pub environ: Vec<u8>,
+    /// /proc/PID/limits text, as of its last call on a /proc path.
+    pub limits: Vec<u8>,
+    /// Real user and group id, as of the same moment.
+    pub ids: (u32, u32),
+    /// Each descriptor's status flags and position (fdinfo).
+    pub fdinfo: Vec<(i32, i32, u64)>,
+    /// The host pid of its stub (whose memory figures are the process's).
+    pub stub_pid: i32,
 }
 
 /// The process information of the live and zombie processes, by pid.
@@ -72,6 +82,11 @@ impl ProcInfos {
     /// Forgets `pid` (reaped).
     pub fn remove(&self, pid: i32) {
         self.infos.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
+    }
+
+    /// A copy of what /proc shows of `pid`.
+    pub fn get_copy(&self, pid: i32) -> Option<ProcInfo> {
+        self.get(pid)
     }
 
     fn get(&self, pid: i32) -> Option<ProcInfo> {
@@ -106,8 +121,18 @@ fn host_file(path: &str) -> Result<SynthNode, Errno> {
     std::fs::read(path).map(SynthNode::File).map_err(|_| Errno::ENOENT)
 }
 
-const PID_FILES: [(&str, u8); 8] = [
+const PID_FILES: [(&str, u8); 18] = [
     ("fd", libc::DT_DIR),
+    ("fdinfo", libc::DT_DIR),
+    ("task", libc::DT_DIR),
+    ("environ", libc::DT_REG),
+    ("limits", libc::DT_REG),
+    ("statm", libc::DT_REG),
+    ("mounts", libc::DT_REG),
+    ("mountinfo", libc::DT_REG),
+    ("cgroup", libc::DT_REG),
+    ("oom_score_adj", libc::DT_REG),
+    ("loginuid", libc::DT_REG),
     ("maps", libc::DT_REG),
     ("stat", libc::DT_REG),
     ("status", libc::DT_REG),
@@ -121,9 +146,10 @@ impl ProcFs {
     fn root(&self, k: &Kernel) -> SynthNode {
         let mut e =
             vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR), (b"self".to_vec(), libc::DT_LNK)];
-        for f in ["meminfo", "cpuinfo", "uptime", "loadavg", "version", "mounts", "filesystems"] {
+        for f in ["meminfo", "cpuinfo", "uptime", "loadavg", "version", "mounts", "filesystems", "stat"] {
             e.push((f.as_bytes().to_vec(), libc::DT_REG));
         }
+        e.push((b"sys".to_vec(), libc::DT_DIR));
         e.extend(k.procs().pids().map(|p| (p.to_string().into_bytes(), libc::DT_DIR)));
         SynthNode::Dir(e)
     }
@@ -144,12 +170,9 @@ impl ProcFs {
             b"version" => {
                 SynthNode::File(format!("Linux version {} (moat) #1 SMP moat\n", super::RELEASE).into_bytes())
             }
-            b"mounts" => SynthNode::File(
-                b"rootfs / 9p rw 0 0\nproc /proc proc rw,nosuid,nodev,noexec 0 0\n\
-                  devfs /dev devtmpfs rw,nosuid 0 0\ntmpfs /dev/shm tmpfs rw,nosuid,nodev 0 0\n\
-                  tmpfs /tmp tmpfs rw,nosuid,nodev 0 0\n"
-                    .to_vec(),
-            ),
+            b"mounts" => SynthNode::File(super::procfs_sys::MOUNTS.to_vec()),
+            b"stat" => host_file("/proc/stat")?,
+            b"sys" => super::procfs_sys::lookup(k, &[])?,
             b"filesystems" => SynthNode::File(b"nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\t9p\n".to_vec()),
             _ => return Err(Errno::ENOENT),
         })
@@ -175,6 +198,24 @@ impl ProcFs {
                 SynthNode::Dir(e)
             }
             b"cwd" => SynthNode::Symlink(info.cwd),
+            b"environ" => SynthNode::File(info.environ),
+            b"limits" => SynthNode::File(info.limits),
+            b"statm" => host_file(&format!("/proc/{}/statm", info.stub_pid)).unwrap_or(SynthNode::File(b"0 0 0 0 0 0 0\n".to_vec())),
+            b"mounts" => SynthNode::File(super::procfs_sys::MOUNTS.to_vec()),
+            b"mountinfo" => SynthNode::File(super::procfs_sys::mountinfo()),
+            b"cgroup" => SynthNode::File(b"0::/\n".to_vec()),
+            b"oom_score_adj" => SynthNode::File(b"0\n".to_vec()),
+            b"loginuid" => SynthNode::File(b"4294967295".to_vec()),
+            b"task" => SynthNode::Dir(vec![
+                (b".".to_vec(), libc::DT_DIR),
+                (b"..".to_vec(), libc::DT_DIR),
+                (pid.to_string().into_bytes(), libc::DT_DIR),
+            ]),
+            b"fdinfo" => {
+                let mut e = vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR)];
+                e.extend(info.fdinfo.iter().map(|(fd, _, _)| (fd.to_string().into_bytes(), libc::DT_REG)));
+                SynthNode::Dir(e)
+            }
             b"stat" => {
                 // The 52 fields of proc_pid_stat(5); times and memory are
                 // not accounted yet.
@@ -189,8 +230,12 @@ impl ProcFs {
             b"status" => SynthNode::File(
                 format!(
                     "Name:\t{comm}\nUmask:\t0022\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
-                     TracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t64\nGroups:\t\nThreads:\t1\n",
-                    state.0, state.1, proc.ppid
+                     TracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nThreads:\t1\n",
+                    state.0,
+                    state.1,
+                    proc.ppid,
+                    u = info.ids.0,
+                    g = info.ids.1,
                 )
                 .into_bytes(),
             ),
@@ -219,6 +264,21 @@ impl SynthFs for ProcFs {
                 match (pid, rest) {
                     (Some(pid), []) => self.pid_file(&k, pid, b""),
                     (Some(pid), [name]) => self.pid_file(&k, pid, name),
+                    (Some(pid), [d, n]) if d.as_slice() == b"fdinfo" => {
+                        let info = k.proc_infos.get(pid).ok_or(Errno::ENOENT)?;
+                        let fd = std::str::from_utf8(n).ok().and_then(|s| s.parse::<i32>().ok());
+                        let (_, flags, pos) =
+                            info.fdinfo.iter().find(|(f, _, _)| Some(*f) == fd).ok_or(Errno::ENOENT)?;
+                        Ok(SynthNode::File(format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\n").into_bytes()))
+                    }
+                    (Some(pid), [d, t, more @ ..])
+                        if d.as_slice() == b"task" && t.as_slice() == pid.to_string().as_bytes() =>
+                    {
+                        // One thread per process: task/PID is the process.
+                        let mut path = vec![pid.to_string().into_bytes()];
+                        path.extend(more.iter().cloned());
+                        self.lookup(&path)
+                    }
                     (Some(pid), [d, n]) if d.as_slice() == b"fd" => {
                         let info = k.proc_infos.get(pid).ok_or(Errno::ENOENT)?;
                         let fd = std::str::from_utf8(n).ok().and_then(|s| s.parse::<i32>().ok());
@@ -230,6 +290,7 @@ impl SynthFs for ProcFs {
                     }
                     (Some(_), _) => Err(Errno::ENOENT),
                     (None, []) => self.system_file(&k, first),
+                    (None, rest) if first.as_slice() == b"sys" => super::procfs_sys::lookup(&k, rest),
                     (None, _) => Err(Errno::ENOTDIR),
                 }
             }

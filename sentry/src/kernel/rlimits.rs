@@ -57,3 +57,32 @@ impl Rlimits {
         Ok(std::mem::replace(slot, new))
     }
 }
+
+/// /proc/PID/limits for `limits`, in Linux's layout.
+pub fn limits_text(limits: &Rlimits) -> Vec<u8> {
+    const ROWS: [(&str, &str); 16] = [
+        ("Max cpu time", "seconds"),
+        ("Max file size", "bytes"),
+        ("Max data size", "bytes"),
+        ("Max stack size", "bytes"),
+        ("Max core file size", "bytes"),
+        ("Max resident set", "bytes"),
+        ("Max processes", "processes"),
+        ("Max open files", "files"),
+        ("Max locked memory", "bytes"),
+        ("Max address space", "bytes"),
+        ("Max file locks", "locks"),
+        ("Max pending signals", "signals"),
+        ("Max msgqueue size", "bytes"),
+        ("Max nice priority", ""),
+        ("Max realtime priority", ""),
+        ("Max realtime timeout", "us"),
+    ];
+    let show = |v: u64| if v == INFINITY { "unlimited".to_string() } else { v.to_string() };
+    let mut out = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+    for (res, (name, unit)) in ROWS.iter().enumerate() {
+        let Ok(l) = limits.get(res as u32) else { continue };
+        out.push_str(&format!("{name:<25} {:<20} {:<20} {unit:<10}\n", show(l.cur), show(l.max)));
+    }
+    out.into_bytes()
+}
