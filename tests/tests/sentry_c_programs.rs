@@ -288,3 +288,8 @@ fn fcntl_record_locks_between_processes() {
 fn fifos_between_processes() {
     same_as_native("fifos");
 }
+
+#[test]
+fn scheduling_policies_and_robust_list_head() {
+    same_as_native("sched_calls");
+}

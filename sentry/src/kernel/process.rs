@@ -55,6 +55,10 @@ pub struct Proc {
     pub undumpable: bool,
     /// PR_SET_TIMERSLACK in nanoseconds (0: the default, 50 µs).
     pub timer_slack_ns: u64,
+    /// Scheduling policy and priority as set (recorded, not applied).
+    pub sched: (i32, i32),
+    /// The robust futex list head (set_robust_list).
+    pub robust_list: u64,
 }
 
 /// Which children a wait is for, as wait4's pid argument says.
@@ -140,6 +144,7 @@ impl ProcessTable {
                         // A child starts with its parent's slack; the death
                         // signal and the subreaper mark are not inherited.
                         timer_slack_ns: p.timer_slack_ns,
+                        sched: p.sched,
                         ..Proc::default()
                     },
                 );

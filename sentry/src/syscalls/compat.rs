@@ -28,6 +28,12 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_mknod | libc::SYS_mknodat => {
             "FIFOs and sockets (device nodes: EPERM); a FIFO with no writer yet polls POLLHUP, where Linux waits for a first writer"
         }
+        libc::SYS_sched_setscheduler | libc::SYS_sched_setparam => {
+            "recorded and reported back, never applied (the Sentry schedules its stubs; no real-time priority on the host)"
+        }
+        libc::SYS_set_robust_list => {
+            "the head is recorded for get_robust_list; robust futexes are not released at exit yet"
+        }
         libc::SYS_socket => {
             "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
         }

@@ -19,6 +19,7 @@ mod proc;
 mod process;
 mod record_lock;
 mod rw;
+mod sched;
 mod signal;
 mod socket;
 mod socket_names;
@@ -168,6 +169,15 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_getrandom => proc::getrandom,
         SYS_umask => proc::umask,
         SYS_sched_yield => proc::sched_yield,
+        SYS_sched_get_priority_max => sched::sched_get_priority_max,
+        SYS_sched_get_priority_min => sched::sched_get_priority_min,
+        SYS_sched_getscheduler => sched::sched_getscheduler,
+        SYS_sched_setscheduler => sched::sched_setscheduler,
+        SYS_sched_getparam => sched::sched_getparam,
+        SYS_sched_setparam => sched::sched_setparam,
+        SYS_sched_rr_get_interval => sched::sched_rr_get_interval,
+        SYS_set_robust_list => sched::set_robust_list,
+        SYS_get_robust_list => sched::get_robust_list,
         SYS_prlimit64 => proc::prlimit64,
         SYS_getrlimit => proc::getrlimit,
         SYS_setrlimit => proc::setrlimit,
