@@ -293,3 +293,8 @@ fn fifos_between_processes() {
 fn scheduling_policies_and_robust_list_head() {
     same_as_native("sched_calls");
 }
+
+#[test]
+fn signalfd_reads_pending_signals() {
+    same_as_native("signalfd");
+}

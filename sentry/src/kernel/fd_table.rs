@@ -41,6 +41,8 @@ pub struct OpenFile {
     pub ofd_locks: std::sync::Mutex<Option<super::record_locks::OfdGuard>>,
     /// Its end of a FIFO, when it is one (closed with it).
     pub fifo: Option<crate::vfs::fifo::FifoEnd>,
+    /// The signalfd, when the file is one (its host file is the eventfd).
+    pub signalfd: Option<Arc<super::signalfd::SignalFd>>,
 }
 
 impl OpenFile {
@@ -71,6 +73,7 @@ impl OpenFile {
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
+            signalfd: None,
         }
     }
 
@@ -96,6 +99,7 @@ impl OpenFile {
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
+            signalfd: None,
         }))
     }
 
@@ -123,12 +127,18 @@ impl OpenFile {
             socket: None,
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
+            signalfd: None,
         })
     }
 
     /// An open end of a FIFO: host pipe descriptor `fd` and the end.
     pub fn fifo_end(fd: OwnedFd, path: Vec<u8>, flags: i32, end: crate::vfs::fifo::FifoEnd) -> Arc<Self> {
         Arc::new(OpenFile { fifo: Some(end), ..Self::host_value(fd, path, flags, None) })
+    }
+
+    /// A signalfd: its readiness eventfd `fd` and its state.
+    pub fn signal_fd(fd: OwnedFd, flags: i32, s: Arc<super::signalfd::SignalFd>) -> Arc<Self> {
+        Arc::new(OpenFile { signalfd: Some(s), ..Self::host_value(fd, b"anon_inode:[signalfd]".to_vec(), flags, None) })
     }
 
     /// One end of a Unix socket: host socket `fd` and its sandbox side.
@@ -148,6 +158,7 @@ impl OpenFile {
             socket: Some(end),
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
+            signalfd: None,
         })
     }
 

@@ -21,6 +21,7 @@ pub mod procfs_sys;
 pub mod record_locks;
 pub mod rlimits;
 pub mod signal_frame;
+pub mod signalfd;
 pub mod signals;
 pub mod sigqueue;
 pub mod socket;

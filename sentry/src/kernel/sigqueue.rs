@@ -117,6 +117,8 @@ pub struct SignalQueue {
     /// Whether the task's SIGCHLD action carries SA_NOCLDSTOP: its children
     /// read it when they stop or continue, so it lives beside the queue.
     no_child_stops: std::sync::atomic::AtomicBool,
+    /// signalfds reading this task's signals, woken by matching ones.
+    watchers: Mutex<Vec<std::sync::Weak<super::signalfd::SignalFd>>>,
 }
 
 impl SignalQueue {
@@ -129,6 +131,7 @@ impl SignalQueue {
             interrupt: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?,
             stub: std::sync::atomic::AtomicI32::new(0),
             no_child_stops: std::sync::atomic::AtomicBool::new(false),
+            watchers: Mutex::default(),
         })
     }
 
@@ -164,6 +167,7 @@ impl SignalQueue {
     /// sees and drops).
     pub fn send(&self, info: SigInfo) -> bool {
         let ok = self.lock().push(info);
+        self.wake_watchers(super::signals::bit(info.signo));
         self.arrived.notify_all();
         let _ = self.interrupt.write(1);
         let stub = self.stub.load(std::sync::atomic::Ordering::Acquire);
@@ -171,6 +175,25 @@ impl SignalQueue {
             let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stub), nix::sys::signal::Signal::SIGURG);
         }
         ok
+    }
+
+    /// Has signalfd `s` woken by this task's signals of its mask, now too
+    /// if one is already pending.
+    pub fn watch(&self, s: &std::sync::Arc<super::signalfd::SignalFd>) {
+        let mut w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        w.retain(|x| x.strong_count() > 0);
+        w.push(std::sync::Arc::downgrade(s));
+        drop(w);
+        self.wake_watchers(self.lock().set());
+    }
+
+    fn wake_watchers(&self, bits: u64) {
+        let w = self.watchers.lock().unwrap_or_else(|p| p.into_inner());
+        for s in w.iter().filter_map(std::sync::Weak::upgrade) {
+            if s.mask() & bits != 0 {
+                s.notify();
+            }
+        }
     }
 
     /// Host pid of the stub that runs the task.

@@ -34,6 +34,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_set_robust_list => {
             "the head is recorded for get_robust_list; robust futexes are not released at exit yet"
         }
+        libc::SYS_signalfd | libc::SYS_signalfd4 => {
+            "readiness follows the creating task's signals: a child that inherits the descriptor reads its own signals but polls its parent's"
+        }
         libc::SYS_socket => {
             "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
         }

@@ -1,3 +1,4 @@
+//! signalfd (`kernel::signalfd`), whose reads take the task's signals.
 //! eventfd and timerfd: host objects, read and written by the Sentry for
 //! the task like a pipe (interruptibly, `kernel::blocking`), polled and
 //! epolled through their host descriptors. The host keeps their semantics
@@ -5,7 +6,7 @@
 //! cancel-on-set); the host descriptor is always non-blocking, the
 //! application's O_NONBLOCK is the Sentry's to honour.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
 
@@ -97,4 +98,71 @@ pub(super) fn timerfd_gettime(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
     Errno::result(r)?;
     write_itimerspec(t, a[1], &cur)?;
     Ok(0)
+}
+
+fn signalfd_with(t: &mut Task, fd: i32, mask_addr: u64, size: u64, flags: i32) -> SysResult {
+    if flags & !(libc::SFD_CLOEXEC | libc::SFD_NONBLOCK) != 0 || size != 8 {
+        return Err(Errno::EINVAL.into());
+    }
+    let raw = t.mm.copy_in(mask_addr, 8)?;
+    // SIGKILL and SIGSTOP are never read through a signalfd.
+    let unreadable = crate::kernel::signals::bit(libc::SIGKILL) | crate::kernel::signals::bit(libc::SIGSTOP);
+    let mask = u64::from_le_bytes(raw.try_into().map_err(|_| Errno::EFAULT)?) & !unreadable;
+    if fd != -1 {
+        let f = t.fds.get(fd)?;
+        let s = f.signalfd.as_ref().ok_or(Errno::EINVAL)?;
+        s.set_mask(mask);
+        t.queue.watch(s);
+        return Ok(fd as i64);
+    }
+    let (s, host) = crate::kernel::signalfd::SignalFd::new(mask)?;
+    t.queue.watch(&s);
+    let status = if flags & libc::SFD_NONBLOCK != 0 { libc::O_NONBLOCK } else { 0 };
+    let file = OpenFile::signal_fd(host, libc::O_RDWR | status, s);
+    Ok(t.fds.insert(file, flags & libc::SFD_CLOEXEC != 0, 0)? as i64)
+}
+
+pub(super) fn signalfd(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    signalfd_with(t, int(a[0]), a[1], a[2], 0)
+}
+
+pub(super) fn signalfd4(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    signalfd_with(t, int(a[0]), a[1], a[2], int(a[3]))
+}
+
+/// read of a signalfd: the caller's pending signals of its mask, as many
+/// `signalfd_siginfo` records as fit, waiting for one unless non-blocking.
+pub(super) fn read_signalfd(t: &Task, f: &OpenFile, buf: u64, count: u64) -> SysResult {
+    use crate::kernel::signalfd::{SIGINFO_SIZE, siginfo_bytes};
+    let Some(s) = &f.signalfd else { return Err(Errno::EINVAL.into()) };
+    let room = count as usize / SIGINFO_SIZE;
+    if room == 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    loop {
+        let mask = s.mask();
+        let mut out = Vec::new();
+        {
+            let mut pending = t.queue.lock();
+            while out.len() < room * SIGINFO_SIZE {
+                match pending.take(!mask) {
+                    Some(info) => out.extend_from_slice(&siginfo_bytes(&info)),
+                    None => break,
+                }
+            }
+            if pending.set() & mask == 0 {
+                s.reset();
+            }
+        }
+        if !out.is_empty() {
+            t.mm.copy_out(buf, &out)?;
+            return Ok(out.len() as i64);
+        }
+        if f.flags() & libc::O_NONBLOCK != 0 {
+            return Err(Errno::EAGAIN.into());
+        }
+        if crate::kernel::blocking::wait(t, Some(f.fd.as_fd()), libc::POLLIN, None).is_err() {
+            return Err(super::SysError::Restart(crate::kernel::blocking::Restart::Sys));
+        }
+    }
 }

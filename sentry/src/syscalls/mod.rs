@@ -271,6 +271,8 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fadvise64 => transfer::fadvise64,
         SYS_fallocate => transfer::fallocate,
         SYS_getcpu => info::getcpu,
+        SYS_signalfd => event_fds::signalfd,
+        SYS_signalfd4 => event_fds::signalfd4,
         SYS_eventfd => event_fds::eventfd,
         SYS_eventfd2 => event_fds::eventfd2,
         SYS_timerfd_create => event_fds::timerfd_create,

@@ -106,6 +106,9 @@ fn readable(f: &OpenFile) -> Result<(), Errno> {
 }
 
 fn writable(f: &OpenFile) -> Result<(), Errno> {
+    if f.signalfd.is_some() {
+        return Err(Errno::EINVAL);
+    }
     if f.mqueue.is_some() {
         return Err(Errno::EBADF);
     }
@@ -147,6 +150,9 @@ fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: O
             f.mqueue_pos.store((start + n) as u64, std::sync::atomic::Ordering::Relaxed);
         }
         return Ok(n as i64);
+    }
+    if f.signalfd.is_some() {
+        return super::event_fds::read_signalfd(t, &f, buf, count);
     }
     super::tty::stop_if_background(k, t, &f, libc::SIGTTIN)?;
     with_scratch((count as usize).min(MAX_RW), |data| {
