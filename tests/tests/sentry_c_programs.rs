@@ -298,3 +298,8 @@ fn scheduling_policies_and_robust_list_head() {
 fn signalfd_reads_pending_signals() {
     same_as_native("signalfd");
 }
+
+#[test]
+fn inotify_sees_the_sandboxs_changes() {
+    same_as_native("inotify");
+}

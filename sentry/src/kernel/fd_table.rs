@@ -43,6 +43,9 @@ pub struct OpenFile {
     pub fifo: Option<crate::vfs::fifo::FifoEnd>,
     /// The signalfd, when the file is one (its host file is the eventfd).
     pub signalfd: Option<Arc<super::signalfd::SignalFd>>,
+    /// The inotify instance, when the file is one (its host file is the
+    /// instance's readiness eventfd).
+    pub inotify: Option<Arc<super::inotify::Instance>>,
 }
 
 impl OpenFile {
@@ -74,6 +77,7 @@ impl OpenFile {
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
             signalfd: None,
+            inotify: None,
         }
     }
 
@@ -100,6 +104,7 @@ impl OpenFile {
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
             signalfd: None,
+            inotify: None,
         }))
     }
 
@@ -128,6 +133,7 @@ impl OpenFile {
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
             signalfd: None,
+            inotify: None,
         })
     }
 
@@ -139,6 +145,11 @@ impl OpenFile {
     /// A signalfd: its readiness eventfd `fd` and its state.
     pub fn signal_fd(fd: OwnedFd, flags: i32, s: Arc<super::signalfd::SignalFd>) -> Arc<Self> {
         Arc::new(OpenFile { signalfd: Some(s), ..Self::host_value(fd, b"anon_inode:[signalfd]".to_vec(), flags, None) })
+    }
+
+    /// An inotify instance: its readiness eventfd `fd` and the instance.
+    pub fn inotify(fd: OwnedFd, flags: i32, i: Arc<super::inotify::Instance>) -> Arc<Self> {
+        Arc::new(OpenFile { inotify: Some(i), ..Self::host_value(fd, b"anon_inode:inotify".to_vec(), flags, None) })
     }
 
     /// One end of a Unix socket: host socket `fd` and its sandbox side.
@@ -159,6 +170,7 @@ impl OpenFile {
             ofd_locks: std::sync::Mutex::default(),
             fifo: None,
             signalfd: None,
+            inotify: None,
         })
     }
 

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod fd_table;
 pub mod flock_table;
 pub mod fork;
+pub mod inotify;
 pub mod itimer;
 pub mod mqueue;
 pub mod outside;
@@ -134,6 +135,8 @@ pub struct Kernel {
     pub flocks: Arc<flock_table::FlockTable>,
     /// fcntl record locks.
     pub record_locks: Arc<record_locks::RecordLocks>,
+    /// inotify instances and their watches.
+    pub inotify: Arc<inotify::Inotify>,
     /// Where `--strace` lines and unimplemented-call notes go.
     pub log: Option<DebugLog>,
     /// Log every system call.
@@ -186,6 +189,7 @@ impl Kernel {
             vfs,
             flocks: Arc::default(),
             record_locks: Arc::default(),
+            inotify: Arc::default(),
             log,
             strace,
             hostname,

@@ -37,6 +37,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_signalfd | libc::SYS_signalfd4 => {
             "readiness follows the creating task's signals: a child that inherits the descriptor reads its own signals but polls its parent's"
         }
+        libc::SYS_inotify_add_watch => {
+            "events for the changes the sandbox makes (create, delete, modify, close, move, delete-self); none for changes made on the host behind the Gofer, no IN_ATTRIB, IN_OPEN or IN_ACCESS"
+        }
         libc::SYS_socket => {
             "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
         }

@@ -71,6 +71,7 @@ pub(super) fn do_open(
         base_dir(t, dirfd, &p)?
     };
     let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
+    let creating = flags & libc::O_CREAT != 0 && k.inotify.active() && k.vfs.lookup(&base, &p, false).is_err();
     let opened = loop {
         match k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve) {
             Err(Errno::EAGAIN) => fifo_wait(t)?,
@@ -114,6 +115,9 @@ pub(super) fn do_open(
     }
     let keep =
         flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK | libc::O_DIRECT | libc::O_DSYNC | libc::O_SYNC);
+    if creating {
+        super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE, 0);
+    }
     let file = match (opened.synth_stat, opened.writer, opened.fifo) {
         (Some(st), _, _) => OpenFile::synthetic(opened.fd, opened.path, keep, st, opened.entries),
         (None, Some(w), _) => OpenFile::written(opened.fd, opened.path, keep, w),
@@ -143,6 +147,13 @@ pub(super) fn close(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     super::record_lock::closing(k, t.tid, &f);
     t.fds.remove(int(a[0]))?;
+    // The last close of the open file (this one, and the table's, being
+    // the only references left).
+    if k.inotify.active() && std::sync::Arc::strong_count(&f) == 1 {
+        let written = f.flags() & libc::O_ACCMODE != libc::O_RDONLY;
+        let mask = if written { libc::IN_CLOSE_WRITE } else { libc::IN_CLOSE_NOWRITE };
+        super::inotify::changed_file(k, &f, mask);
+    }
     Ok(0)
 }
 

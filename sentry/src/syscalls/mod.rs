@@ -10,6 +10,7 @@ mod file_lock;
 mod fs;
 mod futex;
 mod info;
+mod inotify;
 mod kernel_log;
 mod mem;
 mod mqueue;
@@ -271,6 +272,10 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fadvise64 => transfer::fadvise64,
         SYS_fallocate => transfer::fallocate,
         SYS_getcpu => info::getcpu,
+        SYS_inotify_init => inotify::inotify_init,
+        SYS_inotify_init1 => inotify::inotify_init1,
+        SYS_inotify_add_watch => inotify::inotify_add_watch,
+        SYS_inotify_rm_watch => inotify::inotify_rm_watch,
         SYS_signalfd => event_fds::signalfd,
         SYS_signalfd4 => event_fds::signalfd4,
         SYS_eventfd => event_fds::eventfd,

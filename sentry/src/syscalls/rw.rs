@@ -154,6 +154,9 @@ fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: O
     if f.signalfd.is_some() {
         return super::event_fds::read_signalfd(t, &f, buf, count);
     }
+    if f.inotify.is_some() {
+        return super::inotify::read_events(t, &f, buf, count);
+    }
     super::tty::stop_if_background(k, t, &f, libc::SIGTTIN)?;
     with_scratch((count as usize).min(MAX_RW), |data| {
         let n = read_host(t, &f, data, offset)?;
@@ -162,21 +165,25 @@ fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: O
     })
 }
 
-fn do_write(t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
+fn do_write(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     writable(&f)?;
-    with_scratch((count as usize).min(MAX_RW), |data| {
+    let n = with_scratch((count as usize).min(MAX_RW), |data| {
         t.mm.read_into(buf, data)?;
-        Ok(write_host(t, &f, data, offset)? as i64)
-    })
+        Ok::<i64, SysError>(write_host(t, &f, data, offset)? as i64)
+    })?;
+    if n > 0 {
+        super::inotify::changed_file(k, &f, libc::IN_MODIFY);
+    }
+    Ok(n)
 }
 
 pub(super) fn read(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_read(k, t, int(a[0]), a[1], a[2], None)
 }
 
-pub(super) fn write(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_write(t, int(a[0]), a[1], a[2], None)
+pub(super) fn write(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_write(k, t, int(a[0]), a[1], a[2], None)
 }
 
 fn offset(v: u64) -> Result<Option<i64>, Errno> {
@@ -188,8 +195,8 @@ pub(super) fn pread64(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_read(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
-pub(super) fn pwrite64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_write(t, int(a[0]), a[1], a[2], offset(a[3])?)
+pub(super) fn pwrite64(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_write(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
 /// The (base, len) pairs of an iovec array.
@@ -229,7 +236,7 @@ fn do_readv(k: &KernelRef, t: &mut Task, fd: i32, iov: u64, count: u64, offset: 
     Ok(n as i64)
 }
 
-fn do_writev(t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -> SysResult {
+fn do_writev(k: &KernelRef, t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     writable(&f)?;
     let mut data = Vec::new();
@@ -240,23 +247,27 @@ fn do_writev(t: &mut Task, fd: i32, iov: u64, count: u64, offset: Option<i64>) -
             break;
         }
     }
-    Ok(write_host(t, &f, &data, offset)? as i64)
+    let n = write_host(t, &f, &data, offset)?;
+    if n > 0 {
+        super::inotify::changed_file(k, &f, libc::IN_MODIFY);
+    }
+    Ok(n as i64)
 }
 
 pub(super) fn readv(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_readv(k, t, int(a[0]), a[1], a[2], None)
 }
 
-pub(super) fn writev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_writev(t, int(a[0]), a[1], a[2], None)
+pub(super) fn writev(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_writev(k, t, int(a[0]), a[1], a[2], None)
 }
 
 pub(super) fn preadv(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_readv(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
-pub(super) fn pwritev(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    do_writev(t, int(a[0]), a[1], a[2], offset(a[3])?)
+pub(super) fn pwritev(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    do_writev(k, t, int(a[0]), a[1], a[2], offset(a[3])?)
 }
 
 /// preadv2 / pwritev2: offset -1 is the file position; of the flags, only
@@ -281,9 +292,9 @@ pub(super) fn preadv2(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_readv(k, t, int(a[0]), a[1], a[2], off)
 }
 
-pub(super) fn pwritev2(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn pwritev2(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let off = v2_offset(a)?;
-    let n = do_writev(t, int(a[0]), a[1], a[2], off)?;
+    let n = do_writev(k, t, int(a[0]), a[1], a[2], off)?;
     sync_after(t, int(a[0]), a[5])?;
     Ok(n)
 }

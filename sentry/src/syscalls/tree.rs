@@ -20,6 +20,7 @@ fn do_mkdir(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysRe
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
     k.vfs.mkdir(&base, &p, mode as u32 & 0o7777 & !t.umask, owner(t))?;
+    super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE | libc::IN_ISDIR, 0);
     Ok(0)
 }
 
@@ -39,9 +40,10 @@ fn do_mknod(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysRe
     let perm = mode & 0o7777 & !t.umask;
     if kind == libc::S_IFREG {
         k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, owner(t))?;
-        return Ok(0);
+    } else {
+        k.vfs.mknod(&base, &p, kind | perm, owner(t))?;
     }
-    k.vfs.mknod(&base, &p, kind | perm, owner(t))?;
+    super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE, 0);
     Ok(0)
 }
 
@@ -59,7 +61,16 @@ fn do_unlink(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, flags: i32) -> Sys
     }
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
-    k.vfs.unlink(&base, &p, flags & libc::AT_REMOVEDIR != 0)?;
+    let dir = flags & libc::AT_REMOVEDIR != 0;
+    let removed = super::inotify::inode_of(k, &base, &p);
+    k.vfs.unlink(&base, &p, dir)?;
+    // Linux's order: the file's own watches first (IN_DELETE_SELF, then
+    // IN_IGNORED as they go), then its directory's IN_DELETE.
+    if let Some((key, true)) = removed {
+        k.inotify.gone(key);
+    }
+    let isdir = if dir { libc::IN_ISDIR } else { 0 };
+    super::inotify::changed_path(k, &base, &p, None, libc::IN_DELETE | isdir, 0);
     Ok(0)
 }
 
@@ -79,7 +90,16 @@ fn do_rename(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flag
     let (o, n) = (path(t, o)?, path(t, n)?);
     let (ob, nb) = (base_dir(t, od, &o)?, base_dir(t, nd, &n)?);
     let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
+    let moved = super::inotify::inode_of(k, &ob, &o);
     k.vfs.rename(&ob, &o, &nb, &n, flags)?;
+    if k.inotify.active() {
+        let cookie = k.inotify.cookie();
+        super::inotify::changed_path(k, &ob, &o, None, libc::IN_MOVED_FROM, cookie);
+        super::inotify::changed_path(k, &nb, &n, None, libc::IN_MOVED_TO, cookie);
+        if let Some((key, _)) = moved {
+            k.inotify.report(Some(key), None, libc::IN_MOVE_SELF, 0);
+        }
+    }
     Ok(0)
 }
 
@@ -100,6 +120,7 @@ fn do_symlink(k: &KernelRef, t: &mut Task, target: u64, dirfd: i32, p: u64) -> S
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
     k.vfs.symlink(&base, &target, &p, owner(t))?;
+    super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE, 0);
     Ok(0)
 }
 
@@ -121,6 +142,7 @@ fn do_link(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flags:
     let r = k.vfs.link(&target, &nb, &n);
     k.vfs.release(target.handle);
     r?;
+    super::inotify::changed_path(k, &nb, &n, None, libc::IN_CREATE, 0);
     Ok(0)
 }
 
@@ -234,12 +256,13 @@ pub(super) fn truncate(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     set_by_path(k, t, libc::AT_FDCWD, a[0], true, SetAttr { size: Some(a[1]), ..SetAttr::default() })
 }
 
-pub(super) fn ftruncate(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn ftruncate(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     if (a[1] as i64) < 0 {
         return Err(Errno::EINVAL.into());
     }
     nix::unistd::ftruncate(&f.fd, a[1] as i64)?;
+    super::inotify::changed_file(k, &f, libc::IN_MODIFY);
     Ok(0)
 }
 
