@@ -114,6 +114,11 @@ int main(void) {
     readlink(fdpath, link, sizeof link - 1);
     printf("memfd link: %s\n", link);
     show("memfd bad flags", memfd_create("x", 0x100));
+    show("add a write seal", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK));
+    printf("seals %x\n", fcntl(m, F_GET_SEALS));
+    show("write to a sealed memfd", write(m, "x", 1));
+    int etc = open("/etc/passwd", O_RDONLY);
+    show("seals of a file on a disk", fcntl(etc, F_GET_SEALS));
     munmap(mm, page);
 
     unlink(path);

@@ -100,6 +100,11 @@ int main(void) {
     close(pp[1]);
     show("splice at end of pipe", splice(pp[0], 0, late, 0, 10, 0));
 
+    /* A pipe's buffer size. */
+    show("pipe size", fcntl(q[0], F_GETPIPE_SZ));
+    show("set pipe size", fcntl(q[0], F_SETPIPE_SZ, 1 << 20));
+    show("pipe size of a file", fcntl(src, F_GETPIPE_SZ));
+
     /* fadvise64, fallocate. */
     show("fadvise", posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL) ? -1 : 0);
     printf("fadvise bad advice: %s\n", strerrorname_np(posix_fadvise(src, 0, 0, 99)));

@@ -303,3 +303,8 @@ fn signalfd_reads_pending_signals() {
 fn inotify_sees_the_sandboxs_changes() {
     same_as_native("inotify");
 }
+
+#[test]
+fn clone3_and_posix_spawn() {
+    same_as_native("clone3");
+}

@@ -57,7 +57,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_epoll_wait | libc::SYS_epoll_pwait | libc::SYS_epoll_pwait2 => {
             "a signal that runs no handler (a stop, then SIGCONT) restarts the wait with its whole timeout, where Linux returns EINTR"
         }
-        libc::SYS_memfd_create => "a host memfd; MFD_HUGETLB is EINVAL; no F_ADD_SEALS / F_GET_SEALS through fcntl yet",
+        libc::SYS_memfd_create => "a host memfd (its seals are the host's); MFD_HUGETLB is EINVAL",
         libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 => {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
@@ -73,7 +73,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_flock => "locks are the Sentry's (the host never sees them); a blocked flock retries every 5 ms",
         libc::SYS_fcntl => {
-            "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL, record locks (F_GETLK, F_SETLK, F_SETLKW and the OFD forms; the Sentry's own, never the host's; no EDEADLK detection; a blocked lock retries every 5 ms); no leases, seals or F_SETPIPE_SZ"
+            "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL, record locks (F_GETLK, F_SETLK, F_SETLKW and the OFD forms; the Sentry's own, never the host's; no EDEADLK detection; a blocked lock retries every 5 ms), F_GETPIPE_SZ / F_SETPIPE_SZ and seals (the host object's); no leases or F_SETOWN"
         }
         libc::SYS_exit => "ends the process (one thread per process so far)",
         libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",

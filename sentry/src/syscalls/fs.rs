@@ -227,6 +227,15 @@ pub(super) fn fcntl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             let f = t.fds.get(fd)?;
             Ok(t.fds.insert(f, int(a[1]) == libc::F_DUPFD_CLOEXEC, min)? as i64)
         }
+        cmd @ (libc::F_SETPIPE_SZ | libc::F_GETPIPE_SZ | libc::F_ADD_SEALS | libc::F_GET_SEALS) => {
+            // Properties of the host object itself (a pipe's buffer, a
+            // memfd's seals): the host checks and keeps them.
+            let f = t.fds.get(fd)?;
+            // SAFETY: these commands take an int by value; the descriptor
+            // is held open by `f`.
+            let r = unsafe { libc::fcntl(f.fd.as_raw_fd(), cmd, a[2] as libc::c_int) };
+            Ok(Errno::result(r)? as i64)
+        }
         libc::F_GETFD => Ok(t.fds.cloexec(fd)? as i64),
         libc::F_SETFD => {
             t.fds.set_cloexec(fd, a[2] & libc::FD_CLOEXEC as u64 != 0)?;

@@ -170,6 +170,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_getrandom => proc::getrandom,
         SYS_umask => proc::umask,
         SYS_sched_yield => proc::sched_yield,
+        SYS_clone3 => process::clone3,
         SYS_sched_get_priority_max => sched::sched_get_priority_max,
         SYS_sched_get_priority_min => sched::sched_get_priority_min,
         SYS_sched_getscheduler => sched::sched_getscheduler,

@@ -34,6 +34,40 @@ pub(super) fn clone(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_clone(k, t, CloneArgs { flags: a[0], stack: a[1], parent_tid: a[2], child_tid: a[3] })
 }
 
+/// `CLONE_ARGS_SIZE_VER0`: the smallest `struct clone_args`.
+const CLONE_ARGS_VER0: u64 = 64;
+
+pub(super) fn clone3(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let size = a[1];
+    if !(CLONE_ARGS_VER0..=4096).contains(&size) {
+        return Err(Errno::EINVAL.into());
+    }
+    let raw = t.mm.copy_in(a[0], size as usize)?;
+    let word = |i: usize| u64::from_le_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or([0; 8]));
+    // A larger struct than this kernel knows must be zero past what it knows.
+    let known = raw.len().min(88);
+    if raw[known..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG.into());
+    }
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size) =
+        (word(0), word(1), word(2), word(3), word(4), word(5), word(6));
+    let set_tid_size = if raw.len() >= 80 { word(9) } else { 0 };
+    let cgroup = if raw.len() >= 88 { word(10) } else { 0 };
+    // Signals and flags clone's low byte cannot carry, CLONE_PIDFD, a pid to
+    // choose or a cgroup to start in: not for sandboxed processes yet.
+    if exit_signal > 64 || flags & 0xff != 0 || flags & libc::CLONE_PIDFD as u64 != 0 || pidfd != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    if set_tid_size != 0 || cgroup != 0 || flags & 0x2_0000_0000 != 0 {
+        return Err(Errno::EINVAL.into());
+    }
+    if (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL.into());
+    }
+    let top = if stack == 0 { 0 } else { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? };
+    do_clone(k, t, CloneArgs { flags: flags | exit_signal, stack: top, parent_tid, child_tid })
+}
+
 /// The wait status word of an exit, as wait4 reports it. moat writes no
 /// core dumps, so the core bit is never set.
 fn status_word(s: ExitStatus) -> i32 {
