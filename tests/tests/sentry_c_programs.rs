@@ -308,3 +308,8 @@ fn inotify_sees_the_sandboxs_changes() {
 fn clone3_and_posix_spawn() {
     same_as_native("clone3");
 }
+
+#[test]
+fn time_through_the_vdso() {
+    same_as_native("vdso");
+}

@@ -567,6 +567,7 @@ fn maps_text(vmas: &crate::mm::vma::VmaSet) -> Vec<u8> {
             Backing::Heap => (0, "[heap]"),
             Backing::Stack => (0, "[stack]"),
             Backing::Anonymous => (0, ""),
+            Backing::Special(name) => (0, *name),
         };
         out.push_str(&format!(
             "{:08x}-{:08x} {}{}{}{} {offset:08x} 00:00 0 {name}\n",

@@ -325,6 +325,9 @@ fn build_stack(
         (libc::AT_EXECFN, execfn_ptr),
         (libc::AT_PLATFORM, platform_ptr),
     ];
+    if let Some(base) = crate::platform::ptrace::stub::vdso_base() {
+        aux.push((libc::AT_SYSINFO_EHDR, base));
+    }
     let minsig = hw(51); // AT_MINSIGSTKSZ
     if minsig != 0 {
         aux.push((51, minsig));

@@ -67,13 +67,12 @@ pub struct ForkState {
 impl AddressSpace {
     /// A new, empty address space in a new stub.
     pub fn new() -> Result<Self, PlatformError> {
-        Ok(AddressSpace {
-            stub: StubProcess::spawn()?,
-            vmas: VmaSet::new(),
-            brk_start: 0,
-            brk: 0,
-            files: StubFiles::default(),
-        })
+        let mut vmas = VmaSet::new();
+        for &(start, end, name) in crate::platform::ptrace::stub::host_vdso() {
+            let prot = if name == "[vdso]" { libc::PROT_READ | libc::PROT_EXEC } else { libc::PROT_READ };
+            vmas.insert(Vma { start, end, prot, shared: false, backing: Backing::Special(name) });
+        }
+        Ok(AddressSpace { stub: StubProcess::spawn()?, vmas, brk_start: 0, brk: 0, files: StubFiles::default() })
     }
 
     /// The address space of a forked stub: the parent's mappings, which
@@ -119,10 +118,9 @@ impl AddressSpace {
         if end > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
-        let (s, e) = self.stub.stub_range();
-        if addr < e && s < end {
-            // The stub page is not the application's; as if that range were
-            // beyond its reach.
+        if self.stub.reserved().iter().any(|&(s, e)| addr < e && s < end) {
+            // The stub pages and the vDSO are not the application's to
+            // change; as if that range were beyond its reach.
             return Err(Errno::ENOMEM);
         }
         Ok(end)

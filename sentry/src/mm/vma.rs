@@ -19,6 +19,8 @@ pub enum Backing {
     Heap,
     /// The main thread's stack (`[stack]`).
     Stack,
+    /// A kernel-provided mapping (`[vdso]`, `[vvar]`).
+    Special(&'static str),
 }
 
 /// One mapping.

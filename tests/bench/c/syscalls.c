@@ -31,6 +31,8 @@ int main(int argc, char **argv) {
     char buf[4096];
     struct stat st;
     BENCH("getppid", 20000 * scale, syscall(SYS_getppid));
+    struct timespec ts_;
+    BENCH("clock_gettime", 200000 * scale, clock_gettime(CLOCK_MONOTONIC, &ts_));
     BENCH("open_read_close", 2000 * scale, {
         int fd = open(file, O_RDONLY);
         read(fd, buf, sizeof buf);

@@ -175,6 +175,14 @@ impl StubProcess {
         (self.stub, self.stub + stub::STUB_SIZE)
     }
 
+    /// Every range the application must never map over or unmap: the stub
+    /// pages and the vDSO with its data pages.
+    pub fn reserved(&self) -> Vec<(u64, u64)> {
+        let mut r = vec![self.stub_range()];
+        r.extend(stub::host_vdso().iter().map(|&(a, b, _)| (a, b)));
+        r
+    }
+
     fn host(&self, what: &'static str, errno: Errno) -> PlatformError {
         PlatformError::Host { pid: self.pid.as_raw(), what, errno }
     }
@@ -205,14 +213,19 @@ impl StubProcess {
     /// Unmaps everything the fork copied from the Sentry but the stub page,
     /// closes every descriptor, and unblocks signals.
     fn clear(&mut self) -> Result<(), PlatformError> {
-        // Two calls for the whole user range on each side of the stub page:
-        // munmap accepts holes, and one call per inherited mapping (a
-        // hundred of them) made up most of a sandbox's start-up time.
-        let below = [0, self.stub, 0, 0, 0, 0];
-        let above_start = self.stub + stub::STUB_SIZE;
-        let above = [above_start, arch::TASK_SIZE - above_start, 0, 0, 0, 0];
-        self.inject_ok(libc::SYS_munmap, below, "clear stub mappings")?;
-        self.inject_ok(libc::SYS_munmap, above, "clear stub mappings")?;
+        // One call per gap between what stays (the stub pages, the vDSO and
+        // its data): munmap accepts holes, and one call per inherited
+        // mapping (a hundred of them) made up most of a sandbox's start-up.
+        let mut keep: Vec<(u64, u64)> = vec![self.stub_range()];
+        keep.extend(stub::host_vdso().iter().map(|&(a, b, _)| (a, b)));
+        keep.sort_unstable();
+        let mut at = 0u64;
+        for (a, b) in keep.into_iter().chain([(arch::TASK_SIZE, arch::TASK_SIZE)]) {
+            if a > at {
+                self.inject_ok(libc::SYS_munmap, [at, a - at, 0, 0, 0, 0], "clear stub mappings")?;
+            }
+            at = at.max(b);
+        }
         self.inject_ok(libc::SYS_close_range, [0, u32::MAX as u64, 0, 0, 0, 0], "close stub descriptors")?;
         let zero = self.stub + stub::ZERO_OFFSET;
         self.inject_ok(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as u64, zero, 0, 8, 0, 0], "unblock signals")?;
@@ -460,7 +473,8 @@ mod tests {
         assert_eq!(pid as i32, s.pid().as_raw());
         let maps = std::fs::read_to_string(format!("/proc/{}/maps", s.pid())).unwrap();
         let lines: Vec<_> = maps.lines().filter(|l| !l.contains("[vsyscall]")).collect();
-        assert_eq!(lines.len(), 2, "only the stub's code and data pages are left: {maps}");
+        let kept = 2 + stub::host_vdso().len();
+        assert_eq!(lines.len(), kept, "only the stub's pages and the vDSO are left: {maps}");
         let fds = std::fs::read_dir(format!("/proc/{}/fd", s.pid())).unwrap().count();
         assert_eq!(fds, 0, "stub holds no descriptors");
         // An injected mmap, then application code that makes a call.

@@ -41,6 +41,39 @@ const CODE: &[(u64, &[u8])] = &[
 ];
 
 static STUB: OnceLock<Result<u64, Errno>> = OnceLock::new();
+static VDSO: OnceLock<Vec<(u64, u64, &'static str)>> = OnceLock::new();
+
+/// The host's vDSO and its data pages as mapped in the Sentry, and so in
+/// every stub forked from it: (start, end, name). Stubs keep them, and the
+/// application's time calls (clock_gettime, gettimeofday, time, getcpu)
+/// then run without a system call, as natively; a call the vDSO cannot
+/// answer falls back to a real `syscall`, which traps to the Sentry as any
+/// other does.
+pub fn host_vdso() -> &'static [(u64, u64, &'static str)] {
+    VDSO.get_or_init(|| {
+        let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+        let mut out = Vec::new();
+        for line in maps.lines() {
+            let name = match line.split_whitespace().last() {
+                Some("[vdso]") => "[vdso]",
+                Some("[vvar]") => "[vvar]",
+                Some("[vvar_vclock]") => "[vvar_vclock]",
+                _ => continue,
+            };
+            let range = line.split_whitespace().next().unwrap_or("");
+            let Some((a, b)) = range.split_once('-') else { continue };
+            if let (Ok(a), Ok(b)) = (u64::from_str_radix(a, 16), u64::from_str_radix(b, 16)) {
+                out.push((a, b, name));
+            }
+        }
+        out
+    })
+}
+
+/// Where the vDSO's ELF image starts (AT_SYSINFO_EHDR), if the host has one.
+pub fn vdso_base() -> Option<u64> {
+    host_vdso().iter().find(|(_, _, n)| *n == "[vdso]").map(|&(a, _, _)| a)
+}
 
 /// Address of the stub page in this process, mapping it on first use. It
 /// must exist before any stub is forked, so stubs inherit it.
