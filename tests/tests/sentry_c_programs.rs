@@ -313,3 +313,8 @@ fn clone3_and_posix_spawn() {
 fn time_through_the_vdso() {
     same_as_native("vdso");
 }
+
+#[test]
+fn setting_ids_as_root_and_as_a_user() {
+    same_as_native("set_ids");
+}

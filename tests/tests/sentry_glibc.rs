@@ -196,3 +196,169 @@ fn python_and_perl_match_native() {
         (&["/usr/bin/perl", "-ne", "print if /root/", "/etc/passwd"], b""),
     ]);
 }
+
+/// More GNU coreutils, in bash: the ones that change files work in a
+/// scratch directory of their own (moat's /tmp is the sandbox's tmpfs).
+#[test]
+fn more_coreutils_match_native() {
+    check_all(&[
+        (&["/bin/bash", "-c", "ls -la /etc/ssl | tail -n +2 | awk '{print $1, $NF}'"], b""),
+        (&["/bin/bash", "-c", "ls -R /usr/share/doc/coreutils"], b""),
+        (&["/bin/bash", "-c", "stat -c '%n %s %F %a' /etc/passwd /bin /usr"], b""),
+        (&["/bin/bash", "-c", "date -d @1700000000 -u '+%F %T %A %j'"], b""),
+        (&["/bin/bash", "-c", "date -u -d '2024-02-29 12:00' +%s"], b""),
+        (&["/bin/bash", "-c", "sort -t: -k3 -n /etc/passwd | cut -d: -f1"], b""),
+        (&["/bin/bash", "-c", "sort --parallel=2 -S 1M /etc/services | sha256sum"], b""),
+        (&["/bin/bash", "-c", "seq -s, 1 0.5 3; seq -w 8 11"], b""),
+        (&["/bin/bash", "-c", "printf '%05d|%-6s|%x\\n' 42 hi 255"], b""),
+        (&["/bin/bash", "-c", "shuf -i 1-20 --random-source=/etc/passwd | head -5"], b""),
+        (&["/bin/bash", "-c", "timeout 0.2 sleep 5; echo status $?"], b""),
+        (&["/bin/bash", "-c", "timeout -s KILL 0.2 sleep 5; echo status $?"], b""),
+        (&["/bin/bash", "-c", "timeout 5 true; echo status $?"], b""),
+        (&["/bin/bash", "-c", "nproc; nproc --all"], b""),
+        (&["/bin/bash", "-c", "du -s /usr/share/doc/coreutils | cut -f1"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); echo abc > $d/f; cp $d/f $d/g && cmp $d/f $d/g && echo copied; rm -r $d",
+            ],
+            b"",
+        ),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); cp -a /usr/share/doc/coreutils $d/c && diff -r /usr/share/doc/coreutils $d/c && echo tree; rm -rf $d",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); echo x > $d/a && mv $d/a $d/b && ls $d; rm -r $d"], b""),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); mkdir -p $d/x/y/z && rm -r $d/x && ls -A $d | wc -l; rmdir $d"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); install -m 640 /etc/hostname $d/h && stat -c %a $d/h; install -d -m 700 $d/dir && stat -c %a $d/dir; rm -r $d",
+            ],
+            b"",
+        ),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); split -l 50 /etc/services $d/p- && ls $d | wc -l && cat $d/p-* | cmp - /etc/services && echo same; rm -r $d",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "echo tee-me | tee /dev/stderr 2>/dev/null"], b""),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); echo t | tee $d/1 $d/2 >/dev/null; cat $d/1 $d/2; rm -r $d"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); ln -s /etc/passwd $d/l && readlink $d/l && readlink -f $d/l; ln /etc/hostname $d/h 2>&1 | head -c 0; rm -r $d",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "readlink -f /usr/bin/../bin/./ls"], b""),
+        (&["/bin/bash", "-c", "mktemp -u /tmp/x.XXXX | cut -c1-7"], b""),
+        (&["/bin/bash", "-c", "dd if=/dev/zero bs=1k count=4 2>/dev/null | od -An -c | head -2"], b""),
+        (&["/bin/bash", "-c", "dd if=/etc/services bs=100 skip=2 count=3 2>/dev/null | sha256sum"], b""),
+        (&["/bin/bash", "-c", "od -An -tx2 -N16 /etc/passwd"], b""),
+        (&["/bin/bash", "-c", "sha256sum /etc/passwd /etc/group"], b""),
+        (&["/bin/bash", "-c", "base64 -w 20 /etc/hostname; base64 /etc/hostname | base64 -d"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "head -c 1000 /etc/services | base64 | base64 -d | cmp - <(head -c 1000 /etc/services) && echo roundtrip",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "cut -d: -f1,7 /etc/passwd | sort | head -3"], b""),
+        (&["/bin/bash", "-c", "tr -s ' ' < /etc/services | head -3"], b""),
+        (&["/bin/bash", "-c", "env -i A=1 B=2 env"], b""),
+        (&["/bin/bash", "-c", "id -u; id -g; id -un"], b""),
+        (&["/bin/bash", "-c", "expr 6 \\* 7; expr length abcdef"], b""),
+        (&["/bin/bash", "-c", "factor 1234567 9999991"], b""),
+        (&["/bin/bash", "-c", "numfmt --to=iec 123456789; numfmt --from=iec 1K"], b""),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); touch -d '2020-01-01 00:00:00' $d/t && stat -c %Y $d/t; rm -r $d"], b""),
+        (&["/bin/bash", "-c", "find /usr/share/doc/coreutils -type f | sort"], b""),
+        (&["/bin/bash", "-c", "echo a b c d | xargs -n2 echo"], b""),
+        (&["/bin/bash", "-c", "yes | head -3"], b""),
+        (&["/bin/bash", "-c", "wc /etc/services"], b""),
+        (&["/bin/bash", "-c", "comm <(sort /etc/passwd) <(sort /etc/group) | wc -l"], b""),
+        (&["/bin/bash", "-c", "paste -d, <(seq 3) <(seq 4 6)"], b""),
+        (&["/bin/bash", "-c", "join <(printf '1 a\\n2 b\\n') <(printf '1 x\\n2 y\\n')"], b""),
+        (&["/bin/bash", "-c", "nl -ba /etc/hostname"], b""),
+        (&["/bin/bash", "-c", "fold -w 5 /etc/hostname"], b""),
+        (&["/bin/bash", "-c", "basename /usr/lib/x.so .so; dirname /usr/lib/x.so"], b""),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); truncate -s 10k $d/t && stat -c %s $d/t; rm -r $d"], b""),
+        (&["/bin/bash", "-c", "tac /etc/hostname /etc/hostname"], b""),
+        (&["/bin/bash", "-c", "rev <<< abcdef"], b""),
+        (&["/bin/bash", "-c", "echo 3 1 2 | tr ' ' '\\n' | sort -n | paste -sd+ | bc"], b""),
+        (&["/bin/bash", "-c", "md5sum /etc/passwd; sha1sum /etc/passwd; b2sum -l 64 /etc/passwd"], b""),
+        (&["/bin/bash", "-c", "pr -h x -l 5 /etc/hostname | head -3 | tail -1"], b""),
+        (&["/bin/bash", "-c", "d=$(mktemp -d); cd $d; mkfifo p; (echo via-fifo > p &); cat p; cd /; rm -r $d"], b""),
+        (&["/bin/bash", "-c", "df --output=target /etc | tail -1"], b""),
+    ]);
+}
+
+/// The workloads of the glibc issue: tar, find | xargs sha256sum, perl,
+/// gcc and make, git, the sqlite3 shell.
+#[test]
+fn workloads_match_native() {
+    check_all(&[
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); tar czf $d/doc.tgz -C /usr/share doc 2>/dev/null; mkdir $d/x; tar xzf $d/doc.tgz -C $d/x && diff -r --no-dereference /usr/share/doc $d/x/doc >/dev/null && echo tar round trip; rm -rf $d",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "find /usr/lib/python3.11 -type f | sort | xargs sha256sum | sha256sum"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "perl -e 'open(F, \"<\", \"/etc/services\") or die; my %n; while (<F>) { $n{$2}++ if /^(\\w+)\\s+\\d+\\/(tcp|udp)/ } print join(\",\", map { \"$_=$n{$_}\" } sort keys %n), \"\\n\"'",
+            ],
+            b"",
+        ),
+        (&["/bin/bash", "-c", "perl -ne 'print \"$1\\n\" if /^(root|daemon):/' /etc/passwd"], b""),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); cd $d; printf '#include <stdio.h>\\nint main(void){puts(\"hello from gcc\");return 0;}\\n' > h.c && gcc -o h h.c && ./h; cd /; rm -rf $d",
+            ],
+            b"",
+        ),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); cd $d; printf 'int f(void);\\nint main(void){return f();}\\n' > m.c; printf 'int f(void){return 3;}\\n' > f.c; printf 'prog: m.o f.o\\n\\tgcc -o prog m.o f.o\\n%%.o: %%.c\\n\\tgcc -c $<\\n' > Makefile; make -s && ./prog; echo \"prog exited $?\"; cd /; rm -rf $d",
+            ],
+            b"",
+        ),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); cd $d; git init -q r && cd r && git config user.email a@b && git config user.name n && echo hi > f && git add f && git -c commit.gpgsign=false commit -qm first && echo more >> f && git -c commit.gpgsign=false commit -qam second && git log --format=%s && git show --stat --format= HEAD | tail -1; cd /; rm -rf $d",
+            ],
+            b"",
+        ),
+        (
+            &[
+                "/bin/bash",
+                "-c",
+                "d=$(mktemp -d); (echo 'begin;'; echo 'create table t(a, b);'; for i in $(seq 1 100000); do echo \"insert into t values($i, 'v$i');\"; done; echo 'commit;') | sqlite3 $d/db && sqlite3 $d/db 'select count(*), sum(a), max(b) from t'; rm -rf $d",
+            ],
+            b"",
+        ),
+    ]);
+}

@@ -59,7 +59,10 @@ fn open_file(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
 fn open_checked(vfs: &Vfs, cwd: &[u8], path: &[u8], exec: bool) -> Result<Image, Errno> {
     let found = vfs.lookup(cwd, path, true)?;
     let key = (found.stat.dev, found.stat.ino);
-    let checked = if found.stat.file_type() != libc::S_IFREG || (exec && found.stat.mode & 0o111 == 0) {
+    // The mode as it is now: a file the sandbox wrote or chmod'ed (a linker's
+    // output) may have a stale cached one.
+    let mode = vfs.fresh_stat(&found).map_or(found.stat.mode, |st| st.mode);
+    let checked = if found.stat.file_type() != libc::S_IFREG || (exec && mode & 0o111 == 0) {
         Err(Errno::EACCES)
     } else {
         vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno())

@@ -40,6 +40,15 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_inotify_add_watch => {
             "events for the changes the sandbox makes (create, delete, modify, close, move, delete-self); none for changes made on the host behind the Gofer, no IN_ATTRIB, IN_OPEN or IN_ACCESS"
         }
+        libc::SYS_setuid
+        | libc::SYS_setgid
+        | libc::SYS_setreuid
+        | libc::SYS_setregid
+        | libc::SYS_setresuid
+        | libc::SYS_setresgid => {
+            "one id per task stands for the real, effective and saved ids until credentials come (the security issue); ids that would split move together to the effective one"
+        }
+        libc::SYS_setfsuid | libc::SYS_setfsgid => "the file system ids are the effective ones; nothing changes",
         libc::SYS_socket => {
             "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
         }

@@ -139,6 +139,11 @@ pub(super) fn open(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_open(k, t, libc::AT_FDCWD, a[0], int(a[1]), a[2] as u32, Resolve::default())
 }
 
+pub(super) fn creat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC;
+    do_open(k, t, libc::AT_FDCWD, a[0], flags, a[1] as u32, Resolve::default())
+}
+
 pub(super) fn openat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     do_open(k, t, int(a[0]), a[1], int(a[2]), a[3] as u32, Resolve::default())
 }
@@ -358,10 +363,13 @@ fn do_access(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, mode: i32, flag
     }
     let base = base_dir(t, dirfd, &p)?;
     let found = k.vfs.lookup(&base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
+    // The mode as it is now (a file the sandbox changed may have a stale
+    // cached one).
+    let now = k.vfs.fresh_stat(&found).map_or(found.stat.mode, |st| st.mode);
     k.vfs.release(found.handle);
     // The sandbox runs as root: only execute needs a bit set (on anything
     // but a directory). Checks for other users come with credentials.
-    if mode & libc::X_OK != 0 && !found.stat.is_dir() && found.stat.mode & 0o111 == 0 {
+    if mode & libc::X_OK != 0 && !found.stat.is_dir() && now & 0o111 == 0 {
         return Err(Errno::EACCES.into());
     }
     if mode & libc::W_OK != 0 && k.vfs.readonly_at(&found.path) && !found.stat.is_symlink() {

@@ -4,6 +4,7 @@
 
 mod attr;
 pub mod compat;
+mod creds;
 mod epoll;
 mod event_fds;
 mod file_lock;
@@ -171,6 +172,15 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_umask => proc::umask,
         SYS_sched_yield => proc::sched_yield,
         SYS_clone3 => process::clone3,
+        SYS_setuid => creds::setuid,
+        SYS_setgid => creds::setgid,
+        SYS_setreuid => creds::setreuid,
+        SYS_setregid => creds::setregid,
+        SYS_setresuid => creds::setresuid,
+        SYS_setresgid => creds::setresgid,
+        SYS_setgroups => creds::setgroups,
+        SYS_setfsuid => creds::setfsuid,
+        SYS_setfsgid => creds::setfsgid,
         SYS_sched_get_priority_max => sched::sched_get_priority_max,
         SYS_sched_get_priority_min => sched::sched_get_priority_min,
         SYS_sched_getscheduler => sched::sched_getscheduler,
@@ -250,6 +260,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_fchdir => tree::fchdir,
         SYS_close_range => tree::close_range,
         SYS_pipe2 => fs::pipe2,
+        SYS_creat => fs::creat,
         SYS_socket => socket::socket,
         SYS_socketpair => socket::socketpair,
         SYS_sendmsg => socket::sendmsg,

@@ -40,6 +40,7 @@ fn spec(nr: i64) -> Option<&'static [Arg]> {
         libc::SYS_epoll_pwait => &[Int, Hex, Int, Int, Hex, Int],
         libc::SYS_write | libc::SYS_pwrite64 => &[Int, Buf(2), Int],
         libc::SYS_open => &[Path, Hex, Hex],
+        libc::SYS_creat => &[Path, Hex],
         libc::SYS_openat => &[Int, Path, Hex, Hex],
         libc::SYS_openat2 => &[Int, Path, Hex, Int],
         libc::SYS_close | libc::SYS_dup | libc::SYS_fsync | libc::SYS_fchdir => &[Int],

@@ -313,7 +313,21 @@ impl Vfs {
             });
         }
         if found.stat.is_symlink() {
-            return Err(Errno::ELOOP);
+            if flags & (libc::O_PATH | libc::O_NOFOLLOW) != libc::O_PATH | libc::O_NOFOLLOW {
+                return Err(Errno::ELOOP);
+            }
+            // O_PATH | O_NOFOLLOW names the symlink itself (glibc's fchmodat
+            // and lchown-style calls open it so): a descriptor that has the
+            // link's attributes and nothing to read.
+            let fd = nix::sys::memfd::memfd_create(c"moat-symlink", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)?;
+            return Ok(Opened {
+                fd,
+                path: found.path.clone(),
+                entries: None,
+                synth_stat: Some(found.stat),
+                writer: None,
+                fifo: None,
+            });
         }
         if flags & libc::O_DIRECTORY != 0 && !found.stat.is_dir() {
             return Err(Errno::ENOTDIR);
