@@ -171,6 +171,8 @@ fn python_and_perl_match_native() {
               fd = os.open('/etc/passwd', os.O_RDONLY); os.lseek(fd, 5, 0); print(r(f'/proc/self/fdinfo/{fd}').splitlines()[:2])\n\
               print(os.listdir('/proc/self/task') == [str(os.getpid())], r(f'/proc/self/task/{os.getpid()}/comm').strip())\n\
               print(r('/proc/stat').split()[0], 'ctxt' in r('/proc/stat'), len(r('/proc/self/mountinfo').splitlines()) > 0)\n\
+              import struct; raw = open('/proc/self/auxv', 'rb').read(); aux = dict(struct.iter_unpack('QQ', raw))\n\
+              print(len(raw) % 16, raw[-16:] == bytes(16), aux.get(6), aux.get(11), 33 in aux, 25 in aux, 31 in aux)\n\
               if os.fork() == 0:\n\
               \x20   print('child cmdline', r('/proc/self/cmdline').split(chr(0))[0]); os._exit(0)\n\
               os.wait()\n",

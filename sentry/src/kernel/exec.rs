@@ -100,6 +100,8 @@ pub struct Program {
     pub cmdline: Vec<u8>,
     /// envp, NUL-terminated each (/proc/PID/environ).
     pub environ: Vec<u8>,
+    /// The auxiliary vector (/proc/PID/auxv).
+    pub auxv: Vec<u8>,
     /// The executable's mark as a running program.
     pub program: Option<crate::vfs::inode_use::UseGuard>,
 }
@@ -155,7 +157,16 @@ pub fn load_program(
         let comm = base[..base.len().min(15)].to_vec();
         let cmdline = argv.iter().flat_map(|a| a.iter().copied().chain([0])).collect();
         let environ = envp.iter().flat_map(|e| e.iter().copied().chain([0])).collect();
-        return Ok(Program { mm, regs, exe: img.path, comm, cmdline, environ, program: img.program });
+        return Ok(Program {
+            mm,
+            regs,
+            exe: img.path,
+            comm,
+            cmdline,
+            environ,
+            auxv: loaded.auxv,
+            program: img.program,
+        });
     }
     Err(Errno::ELOOP.into())
 }
@@ -177,6 +188,7 @@ pub fn execve(
         i.comm = p.comm.clone();
         i.cmdline = p.cmdline.clone();
         i.environ = p.environ.clone();
+        i.auxv = p.auxv.clone();
         i.stub_pid = p.mm.stub_pid();
         i.exe = p.exe.clone();
     });

@@ -465,6 +465,7 @@ impl Task {
                 comm: p.comm.clone(),
                 cmdline: p.cmdline.clone(),
                 environ: p.environ.clone(),
+                auxv: p.auxv.clone(),
                 exe: p.exe.clone(),
                 cwd: found.path.clone(),
                 ids: (creds.uid, creds.gid),

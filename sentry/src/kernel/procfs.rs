@@ -58,6 +58,8 @@ pub struct ProcInfo {
     pub fdinfo: Vec<(i32, i32, u64)>,
     /// The host pid of its stub (whose memory figures are the process's).
     pub stub_pid: i32,
+    /// Its auxiliary vector.
+    pub auxv: Vec<u8>,
 }
 
 /// The process information of the live and zombie processes, by pid.
@@ -121,7 +123,8 @@ fn host_file(path: &str) -> Result<SynthNode, Errno> {
     std::fs::read(path).map(SynthNode::File).map_err(|_| Errno::ENOENT)
 }
 
-const PID_FILES: [(&str, u8); 18] = [
+const PID_FILES: [(&str, u8); 19] = [
+    ("auxv", libc::DT_REG),
     ("fd", libc::DT_DIR),
     ("fdinfo", libc::DT_DIR),
     ("task", libc::DT_DIR),
@@ -199,6 +202,7 @@ impl ProcFs {
             }
             b"cwd" => SynthNode::Symlink(info.cwd),
             b"environ" => SynthNode::File(info.environ),
+            b"auxv" => SynthNode::File(info.auxv),
             b"limits" => SynthNode::File(info.limits),
             b"statm" => host_file(&format!("/proc/{}/statm", info.stub_pid)).unwrap_or(SynthNode::File(b"0 0 0 0 0 0 0\n".to_vec())),
             b"mounts" => SynthNode::File(super::procfs_sys::MOUNTS.to_vec()),

@@ -91,12 +91,14 @@ pub struct AuxFacts {
 }
 
 /// The result of loading: where the first thread starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Loaded {
     /// Entry point.
     pub entry: u64,
     /// Initial stack pointer (pointing at argc).
     pub sp: u64,
+    /// The auxiliary vector as laid out on the stack (/proc/PID/auxv).
+    pub auxv: Vec<u8>,
 }
 
 /// Why loading failed.
@@ -257,8 +259,8 @@ pub fn load(
         Some(interp) => load_interp(mm, open_interp, interp)?,
         None => (0, info.entry + bias),
     };
-    let sp = build_stack(mm, argv, envp, execfn, &info, bias, interp_base, facts)?;
-    Ok(Loaded { entry, sp })
+    let (sp, auxv) = build_stack(mm, argv, envp, execfn, &info, bias, interp_base, facts)?;
+    Ok(Loaded { entry, sp, auxv })
 }
 
 /// Lays out, from the top of a new stack mapping down: the strings, 16
@@ -273,7 +275,7 @@ fn build_stack(
     bias: u64,
     interp_base: u64,
     facts: AuxFacts,
-) -> Result<u64, LoadError> {
+) -> Result<(u64, Vec<u8>), LoadError> {
     check_args(argv, envp)?;
     let hint = arch::TASK_SIZE - STACK_SIZE - (1 << 30);
     let flags = libc::MAP_PRIVATE | libc::MAP_GROWSDOWN;
@@ -342,6 +344,7 @@ fn build_stack(
     table.push(0);
     table.extend(env_at.iter().zip(envp).map(|(&end, s)| start_of(end, s.len())));
     table.push(0);
+    let auxv: Vec<u8> = aux.iter().flat_map(|&(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes())).collect();
     for (k, v) in aux {
         table.push(k);
         table.push(v);
@@ -349,7 +352,7 @@ fn build_stack(
     let bytes: Vec<u8> = table.iter().flat_map(|w| w.to_le_bytes()).collect();
     mm.copy_out(area, &strings)?;
     mm.copy_out(sp, &bytes)?;
-    Ok(sp)
+    Ok((sp, auxv))
 }
 
 fn getrandom(buf: &mut [u8]) -> Result<(), Errno> {
