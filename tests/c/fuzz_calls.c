@@ -30,7 +30,10 @@ int main(int argc, char **argv) {
         case SYS_rt_sigreturn: case SYS_pause: case SYS_rt_sigsuspend: case SYS_nanosleep:
         case SYS_clock_nanosleep: case SYS_read: case SYS_readv: case SYS_pread64: case SYS_wait4:
         case SYS_waitid: case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6:
-        case SYS_rt_sigtimedwait:
+        case SYS_rt_sigtimedwait: case SYS_epoll_wait: case SYS_epoll_pwait: case SYS_epoll_pwait2:
+        case SYS_accept: case SYS_accept4: case SYS_connect: case SYS_recvfrom: case SYS_recvmsg:
+        case SYS_recvmmsg: case SYS_sendto: case SYS_sendmsg: case SYS_sendmmsg: case SYS_splice:
+        case SYS_tee: case SYS_sendfile: case SYS_flock:
        
         case SYS_alarm: case SYS_setitimer:
        
