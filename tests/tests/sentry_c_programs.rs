@@ -318,3 +318,28 @@ fn time_through_the_vdso() {
 fn setting_ids_as_root_and_as_a_user() {
     same_as_native("set_ids");
 }
+
+#[test]
+fn threads_create_join_detach_once_and_tls() {
+    same_as_native("threads_basic");
+}
+
+#[test]
+fn threads_mutexes_condvars_barriers_rwlocks_semaphores() {
+    same_as_native("threads_sync");
+}
+
+#[test]
+fn futex_wait_wake_requeue_wake_op_bitsets_private_and_shared() {
+    same_as_native("futex_ops");
+}
+
+#[test]
+fn futex_priority_inheritance_locks() {
+    same_as_native("futex_pi");
+}
+
+#[test]
+fn robust_mutexes_between_threads_and_processes() {
+    same_as_native("robust_mutex");
+}

@@ -17,7 +17,7 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
     loop {
         let Some(info) = task.queue.lock().take(task.signals.mask()) else { break };
         let act = task.signals.action(info.signo).unwrap_or_default();
-        if act.handler == SIG_DFL && task.tid == 1 && info.code <= 0 {
+        if act.handler == SIG_DFL && task.pid == 1 && info.code <= 0 {
             // The PID namespace's init ignores signals it has no handler
             // for when they come from inside, SIGKILL included (faults and
             // signals from the host excepted).
@@ -32,7 +32,7 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
                     continue;
                 }
                 DefaultAction::Terminate | DefaultAction::Core => {
-                    task.exit = Some(ExitStatus::Signal(info.signo));
+                    task.exit_group(ExitStatus::Signal(info.signo));
                     return Ok(());
                 }
             },
@@ -64,16 +64,16 @@ pub fn deliver_pending(k: &KernelRef, task: &mut Task) -> Result<(), KernelError
 /// continue. Signals that arrive meanwhile wait for the continue.
 fn stop(k: &KernelRef, task: &mut Task, signo: i32) {
     use super::process::JobReport;
-    let ppid = k.procs().get(task.tid).map_or(0, |p| p.ppid);
+    let ppid = k.procs().get(task.pid).map_or(0, |p| p.ppid);
     let tell = |report: JobReport, code: i32, status: i32| {
         // Under the table's lock, as Linux under tasklist_lock: a parent's
         // wait that sees the report also finds the SIGCHLD pending. The
         // report stays for wait; only the SIGCHLD is the parent's to refuse.
         let mut procs = k.procs();
-        procs.job_report(task.tid, report);
+        procs.job_report(task.pid, report);
         let unwanted = k.tasks().get(&ppid).is_some_and(|q| q.no_child_stops());
         if !unwanted {
-            let info = SigInfo { signo: libc::SIGCHLD, code, pid: task.tid, status, ..SigInfo::default() };
+            let info = SigInfo { signo: libc::SIGCHLD, code, pid: task.pid, status, ..SigInfo::default() };
             let _ = k.send_signal(ppid, info);
         }
         drop(procs);
@@ -100,7 +100,7 @@ fn run_handler(task: &mut Task, info: &SigInfo, act: SigAction) -> Result<(), Ke
         Err(FrameError::Platform(p)) => return Err(p.into()),
         Err(FrameError::Bad) => {
             // No room for the frame: Linux kills with SIGSEGV.
-            task.exit = Some(ExitStatus::Signal(libc::SIGSEGV));
+            task.exit_group(ExitStatus::Signal(libc::SIGSEGV));
             return Ok(());
         }
     }

@@ -179,12 +179,44 @@ pub fn execve(
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> Result<(), ExecError> {
-    let p = load_program(&k.vfs, &task.cwd, path, argv, envp, task.creds.clone())?;
+    let p = load_program(&k.vfs, &task.cwd, path, argv.clone(), envp.clone(), task.creds.clone())?;
+    if task.group.len() > 1 {
+        // The other threads end first, as in Linux, once the program is
+        // known to run. The leader's Sentry thread owns the stub process
+        // the host reaps, so another thread hands its execve over: it ends,
+        // and the leader runs the program as the process's one thread.
+        if task.tid != task.pid {
+            drop(p);
+            let handover = super::thread_group::ExecHandover {
+                path: path.to_vec(),
+                argv,
+                envp,
+                mask: task.signals.mask(),
+                creds: task.creds.clone(),
+                cwd: task.cwd.clone(),
+            };
+            task.group.begin_exec(task.tid, Some(handover))?;
+            task.clear_child_tid = 0;
+            task.exit = Some(super::ExitStatus::Code(0));
+            return Ok(());
+        }
+        task.group.begin_exec(task.tid, None)?;
+        task.group.wait_alone(task.tid);
+        commit(k, task, p);
+        task.group.end_exec(task.tid, &task.queue);
+        return Ok(());
+    }
+    commit(k, task, p);
+    Ok(())
+}
+
+/// Puts the loaded program in place of the task's.
+fn commit(k: &super::Kernel, task: &mut Task, p: Program) {
     // A plain exec makes the process dumpable again, as Linux does.
-    if let Some(p) = k.procs().get_mut(task.tid) {
+    if let Some(p) = k.procs().get_mut(task.pid) {
         p.undumpable = false;
     }
-    k.proc_infos.update(task.tid, |i| {
+    k.proc_infos.update(task.pid, |i| {
         i.comm = p.comm.clone();
         i.cmdline = p.cmdline.clone();
         i.environ = p.environ.clone();
@@ -200,11 +232,12 @@ pub fn execve(
     task.regs = p.regs;
     task.exe = p.exe;
     task.comm = p.comm;
+    task.fds.unshare();
     task.fds.close_on_exec();
     task.signals.reset_for_exec();
     task.queue.set_no_child_stops(task.signals.no_child_stops());
     task.clear_child_tid = 0;
     task.vfork_done = None;
-    task.queue.set_stub(task.mm.stub_pid());
-    Ok(())
+    task.robust_list = 0;
+    task.queue.set_stub(task.mm.stub_pid(), task.mm.stub_tid());
 }

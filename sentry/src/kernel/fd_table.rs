@@ -197,9 +197,22 @@ struct Slot {
     cloexec: bool,
 }
 
-/// A process's descriptor table.
-#[derive(Debug, Default, Clone)]
+/// A process's descriptor table, shared by the threads that share it
+/// (`CLONE_FILES`): `clone` is a copy (fork), [`FdTable::share`] another
+/// handle on the same table.
+#[derive(Debug, Default)]
 pub struct FdTable {
+    inner: Arc<std::sync::Mutex<Table>>,
+}
+
+impl Clone for FdTable {
+    fn clone(&self) -> Self {
+        FdTable { inner: Arc::new(std::sync::Mutex::new(self.lock().clone())) }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+struct Table {
     slots: Vec<Option<Slot>>,
     /// `RLIMIT_NOFILE`: descriptors at or above it cannot be allocated.
     limit: usize,
@@ -208,16 +221,84 @@ pub struct FdTable {
 impl FdTable {
     /// An empty table allowing descriptors below `limit`.
     pub fn new(limit: usize) -> Self {
-        FdTable { slots: Vec::new(), limit }
+        FdTable { inner: Arc::new(std::sync::Mutex::new(Table { slots: Vec::new(), limit })) }
+    }
+
+    /// Another handle on this very table (a thread made with CLONE_FILES).
+    pub fn share(&self) -> Self {
+        FdTable { inner: self.inner.clone() }
+    }
+
+    /// Makes this handle's table its own copy if other tasks share it
+    /// (execve, unshare(CLONE_FILES)).
+    pub fn unshare(&mut self) {
+        if Arc::strong_count(&self.inner) > 1 {
+            *self = self.clone();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Changes the limit; descriptors already open above it stay open.
     pub fn set_limit(&mut self, limit: usize) {
-        self.limit = limit;
+        self.lock().set_limit(limit)
     }
 
     /// The file at `fd`, or `EBADF`.
     pub fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.lock().get(fd)
+    }
+
+    /// Installs `file` at the lowest free descriptor at or above `min`.
+    pub fn insert(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<i32, Errno> {
+        self.lock().insert(file, cloexec, min)
+    }
+
+    /// Installs `file` at `fd`, replacing what was there (dup2); returns
+    /// what was there, to be dropped by the caller outside the table.
+    pub fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
+        let old = self.lock().set(fd, file, cloexec)?;
+        drop(old);
+        Ok(())
+    }
+
+    /// Closes `fd`.
+    pub fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+        self.lock().remove(fd)
+    }
+
+    /// The close-on-exec flag of `fd`.
+    pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        self.lock().cloexec(fd)
+    }
+
+    /// Sets the close-on-exec flag of `fd`.
+    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+        self.lock().set_cloexec(fd, on)
+    }
+
+    /// Closes every close-on-exec descriptor (at execve).
+    pub fn close_on_exec(&mut self) {
+        let closed = self.lock().close_on_exec();
+        drop(closed);
+    }
+
+    /// The open descriptors, in order.
+    pub fn fds(&self) -> std::vec::IntoIter<i32> {
+        self.lock().fds().collect::<Vec<_>>().into_iter()
+    }
+}
+
+impl Table {
+    /// Changes the limit; descriptors already open above it stay open.
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = limit;
+    }
+
+    /// The file at `fd`, or `EBADF`.
+    fn get(&self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get(i))
@@ -227,28 +308,27 @@ impl FdTable {
     }
 
     /// Installs `file` at the lowest free descriptor at or above `min`.
-    pub fn insert(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<i32, Errno> {
+    fn insert(&mut self, file: Arc<OpenFile>, cloexec: bool, min: usize) -> Result<i32, Errno> {
         let free = (min..self.limit).find(|&i| self.slots.get(i).is_none_or(|s| s.is_none())).ok_or(Errno::EMFILE)?;
-        self.put(free, file, cloexec);
+        let _ = self.put(free, file, cloexec);
         Ok(free as i32)
     }
 
     /// Installs `file` at `fd`, replacing what was there (dup2).
-    pub fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<(), Errno> {
+    fn set(&mut self, fd: i32, file: Arc<OpenFile>, cloexec: bool) -> Result<Option<Slot>, Errno> {
         let i = usize::try_from(fd).ok().filter(|&i| i < self.limit).ok_or(Errno::EBADF)?;
-        self.put(i, file, cloexec);
-        Ok(())
+        Ok(self.put(i, file, cloexec))
     }
 
-    fn put(&mut self, i: usize, file: Arc<OpenFile>, cloexec: bool) {
+    fn put(&mut self, i: usize, file: Arc<OpenFile>, cloexec: bool) -> Option<Slot> {
         if self.slots.len() <= i {
             self.slots.resize(i + 1, None);
         }
-        self.slots[i] = Some(Slot { file, cloexec });
+        self.slots[i].replace(Slot { file, cloexec })
     }
 
     /// Closes `fd`.
-    pub fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
+    fn remove(&mut self, fd: i32) -> Result<Arc<OpenFile>, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get_mut(i))
@@ -258,7 +338,7 @@ impl FdTable {
     }
 
     /// The close-on-exec flag of `fd`.
-    pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+    fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
         usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get(i))
@@ -268,7 +348,7 @@ impl FdTable {
     }
 
     /// Sets the close-on-exec flag of `fd`.
-    pub fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
+    fn set_cloexec(&mut self, fd: i32, on: bool) -> Result<(), Errno> {
         let slot = usize::try_from(fd)
             .ok()
             .and_then(|i| self.slots.get_mut(i))
@@ -279,16 +359,17 @@ impl FdTable {
     }
 
     /// Closes every close-on-exec descriptor (at execve).
-    pub fn close_on_exec(&mut self) {
+    fn close_on_exec(&mut self) -> Vec<Slot> {
+        let mut closed = Vec::new();
         for s in &mut self.slots {
             if s.as_ref().is_some_and(|s| s.cloexec) {
-                *s = None;
+                closed.extend(s.take());
             }
         }
+        closed
     }
 
-    /// The open descriptors, in order.
-    pub fn fds(&self) -> impl Iterator<Item = i32> + '_ {
+    fn fds(&self) -> impl Iterator<Item = i32> + '_ {
         self.slots.iter().enumerate().filter(|(_, s)| s.is_some()).map(|(i, _)| i as i32)
     }
 }

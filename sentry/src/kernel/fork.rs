@@ -18,6 +18,9 @@ const PROCESS_FLAGS: u64 = (libc::CLONE_CHILD_SETTID
     | libc::CLONE_VM
     | libc::CSIGNAL) as u64;
 
+/// `CLONE_DETACHED`: ignored by Linux since 2.6.2, still passed by some.
+const CLONE_DETACHED: i32 = 0x0040_0000;
+
 /// What a process-style clone asks for.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct CloneArgs {
@@ -30,6 +33,8 @@ pub struct CloneArgs {
     pub child_tid: u64,
     /// The child's stack pointer (0: the parent's).
     pub stack: u64,
+    /// The new thread's thread pointer (CLONE_SETTLS).
+    pub tls: u64,
 }
 
 /// Why clone failed.
@@ -46,6 +51,23 @@ pub enum ForkError {
 /// Creates a child process of `parent` and returns its pid. With
 /// CLONE_VFORK the parent waits until the child execs or exits.
 pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Result<i32, ForkError> {
+    if super::threads::wants_thread(args.flags)? {
+        let thread = (libc::CLONE_THREAD
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SYSVSEM
+            | libc::CLONE_SETTLS
+            | libc::CLONE_PARENT_SETTID
+            | libc::CLONE_CHILD_SETTID
+            | libc::CLONE_CHILD_CLEARTID
+            | CLONE_DETACHED) as u64;
+        if args.flags & !thread != 0 {
+            return Err(Errno::EINVAL.into());
+        }
+        return super::threads::clone_thread(k, parent, args);
+    }
     let vm_vfork = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
     if args.flags & !PROCESS_FLAGS != 0
         || (args.flags & libc::CLONE_VM as u64 != 0 && args.flags & vm_vfork != vm_vfork)
@@ -94,6 +116,8 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         program: parent.program.clone(),
         clear_child_tid: if args.flags & libc::CLONE_CHILD_CLEARTID as u64 != 0 { args.child_tid } else { 0 },
         set_child_tid: settid.then_some(args.child_tid),
+        // A fork keeps the robust list (the memory is copied with it).
+        robust_list: parent.robust_list,
     };
     let (started_tx, started_rx) = mpsc::channel();
     let (vfork_tx, vfork_rx) = mpsc::channel();
@@ -135,6 +159,7 @@ struct Seed {
     program: Option<crate::vfs::inode_use::UseGuard>,
     clear_child_tid: u64,
     set_child_tid: Option<u64>,
+    robust_list: u64,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -159,8 +184,13 @@ fn child_main(
             return;
         }
     };
+    let group = super::thread_group::ThreadGroup::new(seed.tid, queue.clone());
+    k.groups.lock().unwrap_or_else(|p| p.into_inner()).insert(seed.tid, group.clone());
     let mut task = Task {
         tid: seed.tid,
+        pid: seed.tid,
+        group,
+        robust_list: seed.robust_list,
         mm: AddressSpace::from_fork(stub, mm_state),
         regs: seed.regs,
         fds: seed.fds,
@@ -186,7 +216,7 @@ fn child_main(
         vfork_done,
         exit: None,
     };
-    task.queue.set_stub(task.mm.stub_pid());
+    task.queue.set_stub(task.mm.stub_pid(), task.mm.stub_tid());
     task.queue.set_no_child_stops(task.signals.no_child_stops());
     if let Some(at) = seed.set_child_tid {
         let _ = task.mm.copy_out(at, &task.tid.to_le_bytes());

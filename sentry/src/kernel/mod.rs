@@ -12,6 +12,7 @@ pub mod exec;
 pub mod fd_table;
 pub mod flock_table;
 pub mod fork;
+pub mod futex;
 pub mod inotify;
 pub mod itimer;
 pub mod mqueue;
@@ -26,6 +27,8 @@ pub mod signalfd;
 pub mod signals;
 pub mod sigqueue;
 pub mod socket;
+pub mod thread_group;
+pub mod threads;
 pub mod tty;
 
 use std::io::Write;
@@ -151,6 +154,10 @@ pub struct Kernel {
     pub mqueues: Arc<mqueue::MessageQueues>,
     /// Bound Unix sockets, by name.
     pub unix_names: socket::UnixNames,
+    /// The live processes' thread groups, by process id.
+    pub groups: Mutex<std::collections::HashMap<i32, Arc<thread_group::ThreadGroup>>>,
+    /// Futex waiters.
+    pub futexes: futex::FutexTable,
 }
 
 /// The debug log: one line per event, from any thread.
@@ -197,6 +204,8 @@ impl Kernel {
             ptys,
             mqueues,
             unix_names: socket::UnixNames::default(),
+            groups: Mutex::default(),
+            futexes: futex::FutexTable::default(),
         });
         proc.attach(&k);
         k
@@ -222,9 +231,10 @@ impl Kernel {
         pids
     }
 
-    /// Sandbox pids of every live task.
+    /// Sandbox pids of every live process.
     pub fn task_ids(&self) -> Vec<i32> {
-        let mut ids: Vec<i32> = self.tasks().keys().copied().collect();
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<i32> = self.tasks().keys().copied().filter(|id| groups.contains_key(id)).collect();
         ids.sort_unstable();
         ids
     }
@@ -237,7 +247,31 @@ impl Kernel {
     /// Queues `info` for task `pid`; ESRCH if it is not alive, EAGAIN if its
     /// realtime queue is full. Wakes it if it waits.
     pub fn send_signal(&self, pid: i32, info: sigqueue::SigInfo) -> Result<(), Errno> {
-        let q = self.tasks().get(&pid).cloned().ok_or(Errno::ESRCH)?;
+        // To the process: the thread that takes it is one that does not
+        // block it.
+        let q = match self.group(pid) {
+            Some(g) => g.pick(info.signo),
+            None => self.tasks().get(&pid).cloned(),
+        };
+        self.queue_signal(q.ok_or(Errno::ESRCH)?, info)
+    }
+
+    /// The thread group of process `pid`.
+    pub fn group(&self, pid: i32) -> Option<Arc<thread_group::ThreadGroup>> {
+        self.groups.lock().unwrap_or_else(|p| p.into_inner()).get(&pid).cloned()
+    }
+
+    /// Queues `info` for thread `tid` (of process `tgid`, when given):
+    /// tgkill and tkill.
+    pub fn send_to_thread(&self, tgid: Option<i32>, tid: i32, info: sigqueue::SigInfo) -> Result<(), Errno> {
+        let q = match tgid {
+            Some(tgid) => self.group(tgid).and_then(|g| g.thread(tid)),
+            None => self.tasks().get(&tid).cloned(),
+        };
+        self.queue_signal(q.ok_or(Errno::ESRCH)?, info)
+    }
+
+    fn queue_signal(&self, q: Arc<sigqueue::SignalQueue>, info: sigqueue::SigInfo) -> Result<(), Errno> {
         // As Linux, at send time: SIGCONT drops pending stop signals, and a
         // stop signal drops a pending SIGCONT.
         match info.signo {
@@ -262,6 +296,7 @@ impl Kernel {
     /// waiting parents.
     pub fn task_exited(&self, pid: i32, status: ExitStatus, usage: cputime::CpuUsage) {
         self.tasks().remove(&pid);
+        self.groups.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
         self.record_locks.release_process(pid);
         let (code, st) = match status {
             ExitStatus::Code(c) => (libc::CLD_EXITED, c & 0xff),
@@ -294,7 +329,7 @@ impl Kernel {
     ) -> Result<process::WaitOutcome, Errno> {
         let mut procs = self.procs();
         loop {
-            match procs.wait(parent.tid, sel, what)? {
+            match procs.wait(parent.pid, sel, what)? {
                 process::WaitOutcome::NotYet if !nohang => {
                     if parent.queue.has_unblocked(parent.signals.not_waking()) {
                         return Err(Errno::EINTR);
@@ -325,6 +360,12 @@ impl Kernel {
 pub struct Task {
     /// Thread id in the sandbox's PID namespace.
     pub tid: i32,
+    /// Process id (the thread group's id).
+    pub pid: i32,
+    /// The threads of its process.
+    pub group: Arc<thread_group::ThreadGroup>,
+    /// `set_robust_list`: the head of its robust futex list.
+    pub robust_list: u64,
     /// Its address space.
     pub mm: AddressSpace,
     /// Its registers while it is not running.
@@ -473,9 +514,14 @@ impl Task {
                 ..procfs::ProcInfo::default()
             },
         );
-        queue.set_stub(p.mm.stub_pid());
+        queue.set_stub(p.mm.stub_pid(), p.mm.stub_tid());
+        let group = thread_group::ThreadGroup::new(pid, queue.clone());
+        kernel.groups.lock().unwrap_or_else(|p| p.into_inner()).insert(pid, group.clone());
         Ok(Task {
             tid: pid,
+            pid,
+            group,
+            robust_list: 0,
             regs: p.regs,
             fds,
             creds,
@@ -504,6 +550,12 @@ impl Task {
 }
 
 impl Task {
+    /// Ends the whole process with `status` (exit_group, a fatal signal):
+    /// the other threads are killed; the first status given stands.
+    pub fn exit_group(&mut self, status: ExitStatus) {
+        self.exit = Some(self.group.exit_all(status, self.tid));
+    }
+
     /// Installs `mask` for the length of one waiting call (sigsuspend,
     /// ppoll, pselect6). The old mask waits in `saved_mask`: a handler's
     /// frame records it, or delivery puts it back when no handler runs.
@@ -522,7 +574,7 @@ impl Task {
         }
         let fds: Vec<(i32, Vec<u8>)> =
             self.fds.fds().filter_map(|fd| self.fds.get(fd).ok().map(|f| (fd, f.path.clone()))).collect();
-        let maps = maps_text(self.mm.vmas());
+        let maps = self.mm.with_vmas(maps_text);
         let fdinfo: Vec<(i32, i32, u64)> = self
             .fds
             .fds()
@@ -546,7 +598,7 @@ impl Task {
         let limits = rlimits::limits_text(&self.rlimits);
         let ids = (self.creds.uid, self.creds.gid);
         let stub_pid = self.mm.stub_pid();
-        k.proc_infos.update(self.tid, |i| {
+        k.proc_infos.update(self.pid, |i| {
             i.fds = fds;
             i.maps = maps;
             i.fdinfo = fdinfo;
@@ -589,14 +641,52 @@ fn is_fault(info: &libc::siginfo_t) -> bool {
     sync && info.si_code > 0
 }
 
-/// Runs `task` until it ends.
+/// Runs `task`, the first thread of its process, until the process ends
+/// and returns how it ended. The first thread's Sentry thread owns the stub
+/// process: when the application thread exits before others, it waits for
+/// them, and it runs an execve another thread hands over.
 pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
-    procfs::set_current(task.tid);
+    loop {
+        let status = match run_thread(kernel, task) {
+            Ok(s) => s,
+            Err(e) => match task.group.exit_status() {
+                Some(s) => s,
+                None if task.group.len() > 1 => {
+                    // The stub process died under this thread: the others
+                    // go with it.
+                    kernel.log_line(&format!("pid {}: {e}", task.pid));
+                    task.exit_group(ExitStatus::Signal(libc::SIGKILL));
+                    ExitStatus::Signal(libc::SIGKILL)
+                }
+                None => return Err(e),
+            },
+        };
+        threads::thread_ended(kernel, task);
+        task.group.wait_empty();
+        match task.group.end_exec(task.tid, &task.queue) {
+            Some(h) => {
+                task.exit = None;
+                if let Err(e) = threads::run_handover(kernel, task, h) {
+                    // Past the point of no return: as Linux, the process
+                    // dies.
+                    kernel.log_line(&format!("pid {}: execve handed over by a thread: {e}", task.pid));
+                    return Ok(ExitStatus::Signal(libc::SIGKILL));
+                }
+            }
+            None => return Ok(task.group.exit_status().unwrap_or(status)),
+        }
+    }
+}
+
+/// Runs one application thread until it ends; returns its own exit status.
+pub fn run_thread(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
+    procfs::set_current(task.pid);
     loop {
         delivery::deliver_pending(kernel, task)?;
         if let Some(status) = task.exit {
             return Ok(status);
         }
+        task.queue.publish_mask(task.signals.mask());
         let event = task.mm.stub().switch(&mut task.regs)?;
         match event {
             Event::Syscall => {
@@ -618,7 +708,11 @@ pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelErro
             // A signal sent to the stub from outside is not the
             // application's: it is dropped.
             Event::Signal(_) => {}
-            Event::Gone(how) => return Err(KernelError::StubGone(how)),
+            Event::Gone(how) => match task.group.exit_status() {
+                // Another thread ended the process and its stub with it.
+                Some(s) => return Ok(s),
+                None => return Err(KernelError::StubGone(how)),
+            },
         }
         if let Some(status) = task.exit {
             return Ok(status);

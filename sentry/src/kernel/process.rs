@@ -104,6 +104,9 @@ pub struct WaitWhat {
 pub struct ProcessTable {
     procs: BTreeMap<i32, Proc>,
     last_pid: i32,
+    /// Ids of threads other than their process's first: taken from the
+    /// same space as pids.
+    threads: std::collections::BTreeSet<i32>,
 }
 
 impl ProcessTable {
@@ -112,7 +115,7 @@ impl ProcessTable {
     pub fn with_init() -> Self {
         let mut procs = BTreeMap::new();
         procs.insert(1, Proc { ppid: 0, pgid: 1, sid: 1, state: ProcState::Running, report: None, ..Proc::default() });
-        ProcessTable { procs, last_pid: 1 }
+        ProcessTable { procs, last_pid: 1, threads: Default::default() }
     }
 
     /// The process `pid`.
@@ -131,7 +134,8 @@ impl ProcessTable {
         let mut pid = self.last_pid;
         for _ in 0..PID_MAX {
             pid = if pid >= PID_MAX { 2 } else { pid + 1 };
-            if !self.procs.contains_key(&pid) && !self.procs.values().any(|q| q.pgid == pid || q.sid == pid) {
+            let taken = self.procs.contains_key(&pid) || self.threads.contains(&pid);
+            if !taken && !self.procs.values().any(|q| q.pgid == pid || q.sid == pid) {
                 self.last_pid = pid;
                 self.procs.insert(
                     pid,
@@ -162,6 +166,19 @@ impl ProcessTable {
             *p = Proc { ppid: 0, pgid: pid, sid: pid, state: ProcState::Running, report: None, ..Proc::default() };
         }
         Ok(pid)
+    }
+
+    /// Takes an id for a new thread of process `pid`.
+    pub fn add_thread(&mut self, pid: i32) -> Result<i32, Errno> {
+        let tid = self.add_child(pid)?;
+        self.procs.remove(&tid);
+        self.threads.insert(tid);
+        Ok(tid)
+    }
+
+    /// Frees the id of an ended thread.
+    pub fn remove_thread(&mut self, tid: i32) {
+        self.threads.remove(&tid);
     }
 
     /// Live (not zombie) members of process group `pgid`.

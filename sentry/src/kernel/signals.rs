@@ -110,16 +110,24 @@ pub fn bit(sig: i32) -> u64 {
 /// Signals that can be neither caught, ignored nor blocked.
 const UNBLOCKABLE: u64 = (1 << (libc::SIGKILL - 1)) | (1 << (libc::SIGSTOP - 1));
 
-/// Actions and mask.
-#[derive(Debug, Clone)]
+/// A task's signal actions, shared by the threads of a process
+/// (`CLONE_SIGHAND`), and its own mask. `clone` copies the actions (fork);
+/// [`SignalState::share`] shares them (a new thread).
+#[derive(Debug)]
 pub struct SignalState {
-    actions: [SigAction; NSIG],
+    actions: std::sync::Arc<std::sync::Mutex<[SigAction; NSIG]>>,
     mask: u64,
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState { actions: [SigAction::default(); NSIG], mask: 0 }
+        SignalState { actions: std::sync::Arc::new(std::sync::Mutex::new([SigAction::default(); NSIG])), mask: 0 }
+    }
+}
+
+impl Clone for SignalState {
+    fn clone(&self) -> Self {
+        SignalState { actions: std::sync::Arc::new(std::sync::Mutex::new(*self.actions())), mask: self.mask }
     }
 }
 
@@ -128,9 +136,23 @@ fn index(sig: i32) -> Result<usize, Errno> {
 }
 
 impl SignalState {
+    fn actions(&self) -> std::sync::MutexGuard<'_, [SigAction; NSIG]> {
+        self.actions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new thread's state: the same actions, a copy of the mask.
+    pub fn share(&self) -> Self {
+        SignalState { actions: self.actions.clone(), mask: self.mask }
+    }
+
+    /// Whether other tasks share these actions (threads of one process).
+    pub fn shared(&self) -> bool {
+        std::sync::Arc::strong_count(&self.actions) > 1
+    }
+
     /// The action of `sig`.
     pub fn action(&self, sig: i32) -> Result<SigAction, Errno> {
-        Ok(self.actions[index(sig)?])
+        Ok(self.actions()[index(sig)?])
     }
 
     /// Sets the action of `sig` and returns the old one. SIGKILL and
@@ -141,7 +163,7 @@ impl SignalState {
             return Err(Errno::EINVAL);
         }
         act.mask &= !UNBLOCKABLE;
-        Ok(std::mem::replace(&mut self.actions[i], act))
+        Ok(std::mem::replace(&mut self.actions()[i], act))
     }
 
     /// The blocked set.
@@ -178,11 +200,12 @@ impl SignalState {
     /// stopped task whatever its action.
     pub fn not_waking(&self) -> u64 {
         let mut set = self.mask;
+        let actions = self.actions();
         for sig in 1..=64 {
             if sig == libc::SIGCONT {
                 continue;
             }
-            let Ok(a) = self.action(sig) else { continue };
+            let a = actions[sig as usize - 1];
             let discarded = a.handler == 1 || (a.handler == 0 && default_action(sig) == DefaultAction::Ignore);
             if discarded {
                 set |= bit(sig);
@@ -195,7 +218,12 @@ impl SignalState {
     /// ones stay ignored but, as in Linux, lose their flags and mask; the
     /// signal mask is kept.
     pub fn reset_for_exec(&mut self) {
-        for a in &mut self.actions {
+        // The new program's actions are its own, as Linux's execve
+        // unshares them from the threads it ended.
+        if self.shared() {
+            *self = self.clone();
+        }
+        for a in self.actions().iter_mut() {
             let ignored = a.handler == 1;
             *a = SigAction { handler: ignored as u64, ..SigAction::default() };
         }

@@ -111,9 +111,14 @@ pub struct SignalQueue {
     arrived: Condvar,
     /// Written after each signal: host waits of the task poll it.
     interrupt: nix::sys::eventfd::EventFd,
-    /// Host pid of the stub that runs the task: a host signal to it makes a
-    /// running task trap back to the Sentry, which then delivers.
+    /// Host pid of the stub process that runs the task.
     stub: std::sync::atomic::AtomicI32,
+    /// Host thread id of the task's own stub thread: a host signal to it
+    /// makes the running task trap back to the Sentry, which then delivers.
+    stub_thread: std::sync::atomic::AtomicI32,
+    /// The task's signal mask as last published by the task itself, for
+    /// senders choosing which thread of a process takes a signal.
+    blocked: std::sync::atomic::AtomicU64,
     /// Whether the task's SIGCHLD action carries SA_NOCLDSTOP: its children
     /// read it when they stop or continue, so it lives beside the queue.
     no_child_stops: std::sync::atomic::AtomicBool,
@@ -130,6 +135,8 @@ impl SignalQueue {
             arrived: Condvar::new(),
             interrupt: EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?,
             stub: std::sync::atomic::AtomicI32::new(0),
+            stub_thread: std::sync::atomic::AtomicI32::new(0),
+            blocked: std::sync::atomic::AtomicU64::new(0),
             no_child_stops: std::sync::atomic::AtomicBool::new(false),
             watchers: Mutex::default(),
         })
@@ -170,9 +177,8 @@ impl SignalQueue {
         self.wake_watchers(super::signals::bit(info.signo));
         self.arrived.notify_all();
         let _ = self.interrupt.write(1);
-        let stub = self.stub.load(std::sync::atomic::Ordering::Acquire);
-        if ok && stub > 0 {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stub), nix::sys::signal::Signal::SIGURG);
+        if ok {
+            self.kick();
         }
         ok
     }
@@ -201,9 +207,41 @@ impl SignalQueue {
         self.stub.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Records the stub that now runs the task (at start and at exec).
-    pub fn set_stub(&self, pid: i32) {
+    /// Records the stub that now runs the task (at start and at exec):
+    /// host process `pid`, host thread `tid` of it.
+    pub fn set_stub(&self, pid: i32, tid: i32) {
+        self.stub_thread.store(tid, std::sync::atomic::Ordering::Release);
         self.stub.store(pid, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Makes the task trap back to the Sentry if it runs application code:
+    /// a host SIGURG to its own stub thread (tgkill: a signal to the process
+    /// could land on any of its threads), which the Sentry sees and drops.
+    pub fn kick(&self) {
+        let pid = self.stub.load(std::sync::atomic::Ordering::Acquire);
+        let tid = self.stub_thread.load(std::sync::atomic::Ordering::Acquire);
+        if pid > 0 && tid > 0 {
+            // SAFETY: a plain system call without pointers; nix has no
+            // tgkill.
+            unsafe { libc::syscall(libc::SYS_tgkill, pid, tid, libc::SIGURG) };
+        }
+    }
+
+    /// Publishes the task's signal mask for senders to read.
+    pub fn publish_mask(&self, mask: u64) {
+        self.blocked.store(mask, std::sync::atomic::Ordering::Release);
+    }
+
+    /// The task's signal mask as it last published it.
+    pub fn published_mask(&self) -> u64 {
+        self.blocked.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Wakes the task from a host wait (`blocking`) without a signal: a
+    /// futex wake, or a change it must look at.
+    pub fn wake(&self) {
+        self.arrived.notify_all();
+        let _ = self.interrupt.write(1);
     }
 
     /// Sleeps until a signal outside `blocked` is pending.

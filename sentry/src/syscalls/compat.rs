@@ -10,7 +10,9 @@ const LAST: u64 = 462;
 fn partial(nr: u64) -> Option<&'static str> {
     Some(match nr as i64 {
         libc::SYS_wait4 | libc::SYS_waitid => "a stopped or continued child's resource usage reads as zero",
-        libc::SYS_clone => "process-style only (no CLONE_THREAD, CLONE_SIGHAND or shared VM without CLONE_VFORK)",
+        libc::SYS_clone | libc::SYS_clone3 => {
+            "processes and threads; CLONE_FS threads each keep their own working directory and umask; a shared VM, CLONE_FILES or CLONE_SIGHAND without CLONE_THREAD is EINVAL (except CLONE_VM with CLONE_VFORK)"
+        }
         libc::SYS_getrusage => {
             "user and system time and the peak RSS only (the host's accounting of the process's stub); the other counters read zero"
         }
@@ -20,7 +22,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_getitimer | libc::SYS_setitimer => {
             "ITIMER_VIRTUAL counts in host clock ticks (its signal may come up to a tick late)"
         }
-        libc::SYS_futex => "WAIT, WAKE and their BITSET forms for one-thread processes; no requeue, WAKE_OP or PI",
+        libc::SYS_futex => {
+            "no WAIT_REQUEUE_PI / CMP_REQUEUE_PI (ENOSYS) and no priority boosting behind the PI operations; shared futexes are keyed by the mapped file's path or by where shared anonymous memory was first mapped"
+        }
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => {
             "files without a host file behind them (devices, synthetic /proc files) are mapped as copies, and shared writable mappings of them are ENODEV; no MAP_HUGETLB"
@@ -31,9 +35,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_sched_setscheduler | libc::SYS_sched_setparam => {
             "recorded and reported back, never applied (the Sentry schedules its stubs; no real-time priority on the host)"
         }
-        libc::SYS_set_robust_list => {
-            "the head is recorded for get_robust_list; robust futexes are not released at exit yet"
-        }
+        libc::SYS_get_robust_list => "another thread's head reads as its process's first thread's",
         libc::SYS_signalfd | libc::SYS_signalfd4 => {
             "readiness follows the creating task's signals: a child that inherits the descriptor reads its own signals but polls its parent's"
         }
@@ -84,7 +86,6 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_fcntl => {
             "F_DUPFD(_CLOEXEC), F_GETFD, F_SETFD, F_GETFL, F_SETFL, record locks (F_GETLK, F_SETLK, F_SETLKW and the OFD forms; the Sentry's own, never the host's; no EDEADLK detection; a blocked lock retries every 5 ms), F_GETPIPE_SZ / F_SETPIPE_SZ and seals (the host object's); no leases or F_SETOWN"
         }
-        libc::SYS_exit => "ends the process (one thread per process so far)",
         libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {
             "the sandbox runs as root: no permission checks yet"

@@ -26,7 +26,7 @@ pub(crate) fn base_dir(t: &Task, dirfd: i32, path: &[u8]) -> Result<Vec<u8>, Err
 /// file (as opening a pipe's or terminal's link does on Linux).
 pub(crate) fn fd_link(t: &Task, path: &[u8]) -> Option<i32> {
     let s = std::str::from_utf8(path).ok()?;
-    let me = t.tid.to_string();
+    let me = t.pid.to_string();
     let n = match s {
         "/dev/stdin" => return Some(0),
         "/dev/stdout" => return Some(1),
@@ -99,7 +99,7 @@ pub(super) fn do_open(
     if opened.path.starts_with(b"/dev/pts/") && flags & libc::O_NOCTTY == 0 {
         // A session leader without a controlling terminal takes the
         // terminal it opens, as on Linux.
-        if let Some(sid) = k.procs().get(t.tid).map(|x| x.sid).filter(|&sid| sid == t.tid)
+        if let Some(sid) = k.procs().get(t.pid).map(|x| x.sid).filter(|&sid| sid == t.pid)
             && k.terminals.open_controlling(sid).is_err()
         {
             k.terminals.attach(&opened.fd, sid);
@@ -107,7 +107,7 @@ pub(super) fn do_open(
     }
     if opened.path == b"/dev/tty" {
         // The caller's controlling terminal, whatever name reached it.
-        let sid = k.procs().get(t.tid).map(|x| x.sid).ok_or(Errno::ESRCH)?;
+        let sid = k.procs().get(t.pid).map(|x| x.sid).ok_or(Errno::ESRCH)?;
         let fd = k.terminals.open_controlling(sid)?;
         let keep = flags & (libc::O_ACCMODE | libc::O_APPEND | libc::O_NONBLOCK);
         let file = OpenFile::new(fd, opened.path, keep);
@@ -150,7 +150,7 @@ pub(super) fn openat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn close(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
-    super::record_lock::closing(k, t.tid, &f);
+    super::record_lock::closing(k, t.pid, &f);
     t.fds.remove(int(a[0]))?;
     // The last close of the open file (this one, and the table's, being
     // the only references left).
@@ -190,7 +190,7 @@ pub(super) fn lseek(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 fn dup_to(k: &KernelRef, t: &mut Task, old: i32, new: i32, cloexec: bool) -> SysResult {
     let f = t.fds.get(old)?;
     if let Ok(replaced) = t.fds.get(new) {
-        super::record_lock::closing(k, t.tid, &replaced);
+        super::record_lock::closing(k, t.pid, &replaced);
     }
     t.fds.set(new, f, cloexec)?;
     Ok(new as i64)
@@ -318,7 +318,7 @@ pub(super) fn chdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if !found.stat.is_dir() {
         return Err(Errno::ENOTDIR.into());
     }
-    k.proc_infos.update(t.tid, |i| i.cwd = found.path.clone());
+    k.proc_infos.update(t.pid, |i| i.cwd = found.path.clone());
     t.cwd = found.path;
     Ok(0)
 }

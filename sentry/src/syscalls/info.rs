@@ -41,7 +41,7 @@ pub(super) fn getrusage(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
         _ => return Err(Errno::EINVAL.into()),
     }
     let usage = match int(a[0]) {
-        libc::RUSAGE_CHILDREN => k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default(),
+        libc::RUSAGE_CHILDREN => k.procs().get(t.pid).map(|p| p.children_usage).unwrap_or_default(),
         _ => t.cpu.usage(),
     };
     t.mm.copy_out(a[1], &usage.rusage_bytes())?;
@@ -51,7 +51,7 @@ pub(super) fn getrusage(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 pub(super) fn times(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if a[0] != 0 {
         let (user, system) = t.cpu.usage().ticks();
-        let children = k.procs().get(t.tid).map(|p| p.children_usage).unwrap_or_default();
+        let children = k.procs().get(t.pid).map(|p| p.children_usage).unwrap_or_default();
         let (cuser, csystem) = children.ticks();
         let mut b = [0u8; 32];
         for (i, v) in [user, system, cuser, csystem].into_iter().enumerate() {
@@ -74,7 +74,7 @@ fn online_cpus() -> usize {
 
 pub(super) fn sched_getaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (pid, len, addr) = (int(a[0]), a[1] as usize, a[2]);
-    if pid != 0 && pid != t.tid {
+    if pid != 0 && pid != t.pid {
         return Err(Errno::ESRCH.into());
     }
     // Every CPU the host has online: the Sentry's own pinning is not the
@@ -94,7 +94,7 @@ pub(super) fn sched_getaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> S
 
 pub(super) fn sched_setaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (pid, len) = (int(a[0]), a[1] as usize);
-    if pid != 0 && pid != t.tid {
+    if pid != 0 && pid != t.pid {
         return Err(Errno::ESRCH.into());
     }
     let mask = t.mm.copy_in(a[2], len.min(128))?;
@@ -144,7 +144,7 @@ pub(super) fn getpriority(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
         libc::PRIO_PROCESS | libc::PRIO_PGRP | libc::PRIO_USER => {}
         _ => return Err(Errno::EINVAL.into()),
     }
-    if which == libc::PRIO_PROCESS && who != 0 && who != t.tid {
+    if which == libc::PRIO_PROCESS && who != 0 && who != t.pid {
         return Err(Errno::ESRCH.into());
     }
     // The kernel's form: 20 - nice.
@@ -156,7 +156,7 @@ pub(super) fn setpriority(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
     if which != libc::PRIO_PROCESS {
         return Err(Errno::EINVAL.into());
     }
-    if who != 0 && who != t.tid {
+    if who != 0 && who != t.pid {
         return Err(Errno::ESRCH.into());
     }
     // Kept for getpriority; the Sentry does not reschedule for it.

@@ -160,7 +160,7 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_exit_group => proc::exit_group,
         SYS_execve => proc::execve,
         SYS_getpid => proc::getpid,
-        SYS_gettid => proc::getpid,
+        SYS_gettid => proc::gettid,
         SYS_getppid => process::getppid,
         SYS_getuid | SYS_geteuid => proc::getuid,
         SYS_getgid | SYS_getegid => proc::getgid,

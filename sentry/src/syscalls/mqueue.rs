@@ -106,7 +106,7 @@ pub(super) fn mq_timedsend(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
     if let Some(Notify { pid, signo, value }) = notify
         && signo > 0
     {
-        let info = SigInfo { signo, code: SI_MESGQ, pid: t.tid, uid: t.creds.uid, value, ..SigInfo::default() };
+        let info = SigInfo { signo, code: SI_MESGQ, pid: t.pid, uid: t.creds.uid, value, ..SigInfo::default() };
         let _ = k.send_signal(pid, info);
     }
     Ok(0)
@@ -133,7 +133,7 @@ pub(super) fn mq_notify(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     let f = queue_of(t, int(a[0]))?;
     let Some(q) = &f.mqueue else { return Err(Errno::EBADF.into()) };
     if a[1] == 0 {
-        q.set_notify(t.tid, None)?;
+        q.set_notify(t.pid, None)?;
         return Ok(0);
     }
     // struct sigevent: sigev_value (8), sigev_signo (4), sigev_notify (4).
@@ -142,13 +142,13 @@ pub(super) fn mq_notify(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     let signo = i32::from_le_bytes([b[8], b[9], b[10], b[11]]);
     let how = i32::from_le_bytes([b[12], b[13], b[14], b[15]]);
     let n = match how {
-        SIGEV_NONE => Notify { pid: t.tid, signo: 0, value },
-        SIGEV_SIGNAL if (1..=64).contains(&signo) => Notify { pid: t.tid, signo, value },
+        SIGEV_NONE => Notify { pid: t.pid, signo: 0, value },
+        SIGEV_SIGNAL if (1..=64).contains(&signo) => Notify { pid: t.pid, signo, value },
         // SIGEV_THREAD reaches the kernel as a netlink socket request,
         // which needs sockets the Sentry does not have yet.
         _ => return Err(Errno::EINVAL.into()),
     };
-    q.set_notify(t.tid, Some(n))?;
+    q.set_notify(t.pid, Some(n))?;
     Ok(0)
 }
 

@@ -7,13 +7,14 @@ use crate::kernel::{ExitStatus, KernelRef, Task, exec};
 use crate::loader::{MAX_ARG_STRLEN, MAX_ARGS_BYTES};
 use crate::vfs::PATH_MAX;
 
-pub(super) fn exit(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    // One thread per process so far: exit ends the process.
-    exit_group(k, t, a)
+pub(super) fn exit(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    // This thread alone; the process ends with its last thread.
+    t.exit = Some(ExitStatus::Code(int(a[0]) & 0xff));
+    Ok(0)
 }
 
 pub(super) fn exit_group(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    t.exit = Some(ExitStatus::Code(int(a[0]) & 0xff));
+    t.exit_group(ExitStatus::Code(int(a[0]) & 0xff));
     Ok(0)
 }
 
@@ -54,6 +55,10 @@ pub(super) fn execve(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn getpid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
+    Ok(t.pid as i64)
+}
+
+pub(super) fn gettid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     Ok(t.tid as i64)
 }
 
@@ -109,7 +114,7 @@ pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
                 name.push(b);
             }
             name.truncate(15);
-            k.proc_infos.update(t.tid, |i| i.comm = name.clone());
+            k.proc_infos.update(t.pid, |i| i.comm = name.clone());
             t.comm = name;
             Ok(0)
         }
@@ -169,11 +174,11 @@ pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 const DEFAULT_TIMER_SLACK_NS: i64 = 50_000;
 
 fn proc_of(k: &KernelRef, t: &Task) -> crate::kernel::process::Proc {
-    k.procs().get(t.tid).copied().unwrap_or_default()
+    k.procs().get(t.pid).copied().unwrap_or_default()
 }
 
 fn set_proc(k: &KernelRef, t: &Task, f: impl FnOnce(&mut crate::kernel::process::Proc)) -> SysResult {
-    if let Some(p) = k.procs().get_mut(t.tid) {
+    if let Some(p) = k.procs().get_mut(t.pid) {
         f(p);
     }
     Ok(0)
@@ -252,7 +257,7 @@ fn apply_rlimit(t: &mut Task, res: u32, new: crate::kernel::rlimits::Rlimit) -> 
 
 pub(super) fn prlimit64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (pid, res, new, old) = (int(a[0]), a[1] as u32, a[2], a[3]);
-    if pid != 0 && pid != t.tid {
+    if pid != 0 && pid != t.pid {
         return Err(Errno::ESRCH.into());
     }
     let current = t.rlimits.get(res)?;

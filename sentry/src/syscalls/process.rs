@@ -31,7 +31,7 @@ pub(super) fn vfork(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
 
 pub(super) fn clone(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     // x86-64 order: flags, stack, parent_tid, child_tid, tls.
-    do_clone(k, t, CloneArgs { flags: a[0], stack: a[1], parent_tid: a[2], child_tid: a[3] })
+    do_clone(k, t, CloneArgs { flags: a[0], stack: a[1], parent_tid: a[2], child_tid: a[3], tls: a[4] })
 }
 
 /// `CLONE_ARGS_SIZE_VER0`: the smallest `struct clone_args`.
@@ -49,13 +49,14 @@ pub(super) fn clone3(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if raw[known..].iter().any(|&b| b != 0) {
         return Err(Errno::E2BIG.into());
     }
-    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size) =
-        (word(0), word(1), word(2), word(3), word(4), word(5), word(6));
+    // The pidfd field counts only with CLONE_PIDFD (glibc fills it anyway).
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) =
+        (word(0), word(1), word(2), word(3), word(4), word(5), word(6), word(7));
     let set_tid_size = if raw.len() >= 80 { word(9) } else { 0 };
     let cgroup = if raw.len() >= 88 { word(10) } else { 0 };
     // Signals and flags clone's low byte cannot carry, CLONE_PIDFD, a pid to
     // choose or a cgroup to start in: not for sandboxed processes yet.
-    if exit_signal > 64 || flags & 0xff != 0 || flags & libc::CLONE_PIDFD as u64 != 0 || pidfd != 0 {
+    if exit_signal > 64 || flags & 0xff != 0 || flags & libc::CLONE_PIDFD as u64 != 0 {
         return Err(Errno::EINVAL.into());
     }
     if set_tid_size != 0 || cgroup != 0 || flags & 0x2_0000_0000 != 0 {
@@ -65,7 +66,7 @@ pub(super) fn clone3(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     let top = if stack == 0 { 0 } else { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? };
-    do_clone(k, t, CloneArgs { flags: flags | exit_signal, stack: top, parent_tid, child_tid })
+    do_clone(k, t, CloneArgs { flags: flags | exit_signal, stack: top, parent_tid, child_tid, tls })
 }
 
 /// The wait status word of an exit, as wait4 reports it. moat writes no
@@ -178,11 +179,11 @@ pub(super) fn waitid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn getppid(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
-    Ok(k.procs().get(t.tid).map_or(0, |p| p.ppid) as i64)
+    Ok(k.procs().get(t.pid).map_or(0, |p| p.ppid) as i64)
 }
 
 fn proc_field(k: &KernelRef, t: &Task, pid: i32, f: fn(&crate::kernel::process::Proc) -> i32) -> SysResult {
-    let pid = if pid == 0 { t.tid } else { pid };
+    let pid = if pid == 0 { t.pid } else { pid };
     let procs = k.procs();
     Ok(f(procs.get(pid).ok_or(Errno::ESRCH)?) as i64)
 }
@@ -200,10 +201,10 @@ pub(super) fn getsid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 pub(super) fn setpgid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    k.procs().setpgid(t.tid, int(a[0]), int(a[1]))?;
+    k.procs().setpgid(t.pid, int(a[0]), int(a[1]))?;
     Ok(0)
 }
 
 pub(super) fn setsid(k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
-    Ok(k.procs().setsid(t.tid)? as i64)
+    Ok(k.procs().setsid(t.pid)? as i64)
 }

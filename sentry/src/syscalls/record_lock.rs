@@ -63,7 +63,7 @@ pub(super) fn fcntl_lock(k: &KernelRef, t: &mut Task, fd: i32, cmd: i32, arg: u6
         return Err(Errno::EINVAL.into());
     }
     let owner =
-        if ofd { LockOwner::Description(std::sync::Arc::as_ptr(&f) as usize) } else { LockOwner::Process(t.tid) };
+        if ofd { LockOwner::Description(std::sync::Arc::as_ptr(&f) as usize) } else { LockOwner::Process(t.pid) };
     let (first, last) = range(&f, whence, start, len)?;
     let key = key_of(&f)?;
     if matches!(cmd, libc::F_GETLK | F_OFD_GETLK) {

@@ -25,7 +25,7 @@ fn target(k: &KernelRef, t: &Task, pid: i32) -> Result<i32, Errno> {
     if pid < 0 {
         return Err(Errno::EINVAL);
     }
-    let pid = if pid == 0 { t.tid } else { pid };
+    let pid = if pid == 0 { t.pid } else { pid };
     k.procs().get(pid).map(|_| pid).ok_or(Errno::ESRCH)
 }
 
@@ -116,15 +116,23 @@ pub(super) fn set_robust_list(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysR
     if a[1] != ROBUST_HEAD {
         return Err(Errno::EINVAL.into());
     }
-    if let Some(p) = k.procs().get_mut(t.tid) {
+    t.robust_list = a[0];
+    if t.tid == t.pid
+        && let Some(p) = k.procs().get_mut(t.pid)
+    {
         p.robust_list = a[0];
     }
     Ok(0)
 }
 
 pub(super) fn get_robust_list(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    let pid = target(k, t, int(a[0]))?;
-    let head = k.procs().get(pid).map_or(0, |p| p.robust_list);
+    let asked = int(a[0]);
+    let head = if asked == 0 || asked == t.tid {
+        t.robust_list
+    } else {
+        let pid = target(k, t, asked)?;
+        k.procs().get(pid).map_or(0, |p| p.robust_list)
+    };
     t.mm.copy_out(a[1], &head.to_le_bytes())?;
     t.mm.copy_out(a[2], &ROBUST_HEAD.to_le_bytes())?;
     Ok(0)

@@ -64,7 +64,7 @@ fn send_to(k: &KernelRef, t: &Task, targets: Vec<i32>, info: SigInfo) -> SysResu
     let mut sent = false;
     let mut err = Errno::ESRCH;
     for pid in targets {
-        match k.send_signal(pid, SigInfo { pid: t.tid, uid: t.creds.uid, ..info }) {
+        match k.send_signal(pid, SigInfo { pid: t.pid, uid: t.creds.uid, ..info }) {
             Ok(()) => sent = true,
             Err(e) => err = e,
         }
@@ -80,9 +80,9 @@ pub(super) fn kill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         let alive = |p: i32| procs.get(p).is_some_and(|x| x.state == ProcState::Running);
         match pid {
             p if p > 0 => procs.get(p).map(|_| p).into_iter().collect(),
-            -1 => procs.pids().filter(|&p| p != 1 && p != t.tid && alive(p)).collect(),
+            -1 => procs.pids().filter(|&p| p != 1 && p != t.pid && alive(p)).collect(),
             p => {
-                let group = if p == 0 { procs.get(t.tid).map_or(0, |x| x.pgid) } else { -p };
+                let group = if p == 0 { procs.get(t.pid).map_or(0, |x| x.pgid) } else { -p };
                 procs.pids().filter(|&q| procs.get(q).is_some_and(|x| x.pgid == group) && alive(q)).collect()
             }
         }
@@ -96,9 +96,7 @@ pub(super) fn tgkill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if tgid <= 0 || tid <= 0 {
         return Err(Errno::EINVAL.into());
     }
-    // One thread per process so far: a thread id is its process's id.
-    let targets = if tgid == tid && k.procs().get(tid).is_some() { vec![tid] } else { vec![] };
-    send_to(k, t, targets, SigInfo { signo: sig, code: libc::SI_TKILL, ..SigInfo::default() })
+    to_thread(k, t, Some(tgid), tid, sig)
 }
 
 pub(super) fn tkill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -107,8 +105,24 @@ pub(super) fn tkill(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if tid <= 0 {
         return Err(Errno::EINVAL.into());
     }
-    let targets = if k.procs().get(tid).is_some() { vec![tid] } else { vec![] };
-    send_to(k, t, targets, SigInfo { signo: sig, code: libc::SI_TKILL, ..SigInfo::default() })
+    to_thread(k, t, None, tid, sig)
+}
+
+/// Sends `sig` to thread `tid` alone (of process `tgid`, if given).
+fn to_thread(k: &KernelRef, t: &Task, tgid: Option<i32>, tid: i32, sig: i32) -> SysResult {
+    let exists = match tgid {
+        Some(g) => k.group(g).is_some_and(|grp| grp.thread(tid).is_some()),
+        None => k.tasks().contains_key(&tid),
+    };
+    if !exists {
+        return Err(Errno::ESRCH.into());
+    }
+    if sig == 0 {
+        return Ok(0);
+    }
+    let info = SigInfo { signo: sig, code: libc::SI_TKILL, pid: t.pid, uid: t.creds.uid, ..SigInfo::default() };
+    k.send_to_thread(tgid, tid, info)?;
+    Ok(0)
 }
 
 pub(super) fn rt_sigreturn(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
@@ -120,7 +134,7 @@ pub(super) fn rt_sigreturn(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysRe
         Err(FrameError::Platform(p)) => Err(SysError::Fatal(p.into())),
         Err(FrameError::Bad) => {
             // A frame that cannot be read back: Linux forces SIGSEGV.
-            t.exit = Some(crate::kernel::ExitStatus::Signal(libc::SIGSEGV));
+            t.exit_group(crate::kernel::ExitStatus::Signal(libc::SIGSEGV));
             Ok(0)
         }
     }
@@ -230,7 +244,7 @@ pub(super) fn rt_sigqueueinfo(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysR
     let b = t.mm.copy_in(a[2], 128)?;
     let code = i32::from_le_bytes(b[8..12].try_into().map_err(|_| Errno::EFAULT)?);
     let value = u64::from_le_bytes(b[24..32].try_into().map_err(|_| Errno::EFAULT)?);
-    if (code >= 0 || code == libc::SI_TKILL) && pid != t.tid {
+    if (code >= 0 || code == libc::SI_TKILL) && pid != t.pid {
         // Only the kernel may claim those codes, as Linux says.
         return Err(Errno::EPERM.into());
     }

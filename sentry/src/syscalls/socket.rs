@@ -84,7 +84,7 @@ pub(super) fn socketpair(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
     // SAFETY: socketpair returned two new descriptors nothing else owns.
     let (x, y) = unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
     // SO_PEERCRED of a socketpair: its creator, on both ends.
-    let creator = Ucred { pid: t.tid, uid: t.creds.uid, gid: t.creds.gid };
+    let creator = Ucred { pid: t.pid, uid: t.creds.uid, gid: t.creds.gid };
     let state =
         EndState { peer: Some(creator), pair: Arc::new(Pair::default()), connected: true, ..EndState::default() };
     let fx = t.fds.insert(wrap(x, kind, state.clone(), nonblock), cloexec, 0)?;
@@ -164,7 +164,7 @@ fn send_on(
             Err(Errno::EAGAIN) => {}
             Err(Errno::EPIPE) => {
                 if flags & libc::MSG_NOSIGNAL == 0 {
-                    t.queue.send(SigInfo::user(libc::SIGPIPE, t.tid, t.creds.uid));
+                    t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.uid));
                 }
                 return if done > 0 { Ok(done as i64) } else { Err(Errno::EPIPE.into()) };
             }
@@ -260,7 +260,7 @@ fn parse_control(t: &Task, addr: u64, len: usize) -> Result<Vec<Arc<OpenFile>>, 
                 let uid = u32::from_le_bytes([body[4], body[5], body[6], body[7]]);
                 let gid = u32::from_le_bytes([body[8], body[9], body[10], body[11]]);
                 let root = t.creds.uid == 0;
-                if !root && (pid != t.tid || uid != t.creds.uid || gid != t.creds.gid) {
+                if !root && (pid != t.pid || uid != t.creds.uid || gid != t.creds.gid) {
                     return Err(Errno::EPERM);
                 }
             }

@@ -106,7 +106,7 @@ fn bind_name(k: &KernelRef, t: &Task, f: &Arc<OpenFile>, name: Option<UnixName>)
 }
 
 fn me(t: &Task) -> Ucred {
-    Ucred { pid: t.tid, uid: t.creds.uid, gid: t.creds.gid }
+    Ucred { pid: t.pid, uid: t.creds.uid, gid: t.creds.gid }
 }
 
 pub(super) fn bind(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

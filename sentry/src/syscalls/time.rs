@@ -193,7 +193,7 @@ pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
     } else {
         (super::read_timeval(t, a[1])?, super::read_timeval(t, a[1] + 16)?)
     };
-    let (left, old_interval) = timer.set(k, t.tid, clock, value, interval);
+    let (left, old_interval) = timer.set(k, t.pid, clock, value, interval);
     if a[2] != 0 {
         t.mm.copy_out(a[2], &itimerval_bytes(old_interval, left))?;
     }
@@ -203,7 +203,7 @@ pub(super) fn setitimer(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 pub(super) fn alarm(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let secs = a[0] as u32;
     let timer = t.real_timer.clone();
-    let (left, _) = timer.set(k, t.tid, TimerClock::Real, Duration::from_secs(secs as u64), Duration::ZERO);
+    let (left, _) = timer.set(k, t.pid, TimerClock::Real, Duration::from_secs(secs as u64), Duration::ZERO);
     // Rounded to the nearest second, and never 0 for a pending alarm.
     let mut r = left.as_secs() + u64::from(left.subsec_millis() >= 500);
     if r == 0 && !left.is_zero() {

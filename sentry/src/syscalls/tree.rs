@@ -370,7 +370,7 @@ pub(super) fn fchdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
         return Err(Errno::ENOTDIR.into());
     }
-    k.proc_infos.update(t.tid, |i| i.cwd = f.path.clone());
+    k.proc_infos.update(t.pid, |i| i.cwd = f.path.clone());
     t.cwd = f.path.clone();
     Ok(0)
 }
@@ -387,7 +387,7 @@ pub(super) fn close_range(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
             t.fds.set_cloexec(fd, true)?;
         } else {
             if let Ok(f) = t.fds.get(fd) {
-                super::record_lock::closing(k, t.tid, &f);
+                super::record_lock::closing(k, t.pid, &f);
             }
             t.fds.remove(fd)?;
         }

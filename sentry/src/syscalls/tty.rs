@@ -49,7 +49,7 @@ pub(super) fn handles(req: u64) -> bool {
 /// EIO and the change goes through, as on Linux.
 pub(super) fn stop_if_background(k: &KernelRef, t: &Task, f: &OpenFile, sig: i32) -> Result<(), SysError> {
     let Some(rdev) = f.terminal else { return Ok(()) };
-    let Some((pgid, sid)) = k.procs().get(t.tid).map(|p| (p.pgid, p.sid)) else { return Ok(()) };
+    let Some((pgid, sid)) = k.procs().get(t.pid).map(|p| (p.pgid, p.sid)) else { return Ok(()) };
     let Ok(foreground) = k.terminals.foreground(rdev, sid) else { return Ok(()) };
     if foreground == pgid {
         return Ok(());
@@ -112,7 +112,7 @@ pub(super) fn ioctl(k: &KernelRef, t: &mut Task, f: &OpenFile, req: u64, arg: u6
             Ok(0)
         }
         libc::TIOCSCTTY | libc::TIOCNOTTY => {
-            let (pid, sid) = (t.tid, k.procs().get(t.tid).map(|p| p.sid).ok_or(Errno::ESRCH)?);
+            let (pid, sid) = (t.pid, k.procs().get(t.pid).map(|p| p.sid).ok_or(Errno::ESRCH)?);
             if req == libc::TIOCNOTTY {
                 k.terminals.session(rdev, sid)?;
                 if pid == sid {
@@ -144,7 +144,7 @@ pub(super) fn ioctl(k: &KernelRef, t: &mut Task, f: &OpenFile, req: u64, arg: u6
 }
 
 fn job_control(k: &KernelRef, t: &mut Task, rdev: u64, req: u64, arg: u64) -> SysResult {
-    let sid = k.procs().get(t.tid).map(|p| p.sid).ok_or(Errno::ESRCH)?;
+    let sid = k.procs().get(t.pid).map(|p| p.sid).ok_or(Errno::ESRCH)?;
     match req {
         libc::TIOCGPGRP => {
             let pgrp = k.terminals.foreground(rdev, sid)?;

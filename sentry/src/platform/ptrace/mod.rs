@@ -74,7 +74,14 @@ pub enum Event {
 /// One stub process: an address space and the thread that runs it.
 #[derive(Debug)]
 pub struct StubProcess {
+    /// The host thread this handle drives (the process's first thread, or
+    /// one made by [`StubProcess::spawn_thread`]).
     pid: Pid,
+    /// The host process (thread group) it belongs to.
+    tgid: Pid,
+    /// A thread other than the process's first: it ends by its own `exit`,
+    /// never by a kill, which would end every thread of the process.
+    thread: bool,
     stub: u64,
     /// Register template for injection (segment registers and flags valid
     /// for this process).
@@ -115,7 +122,7 @@ impl StubProcess {
             Ok(ForkResult::Parent { child }) => child,
             Err(errno) => return Err(PlatformError::Host { pid: 0, what: "fork stub", errno }),
         };
-        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None, channel: None };
+        let mut sp = StubProcess::handle(pid, pid, stub);
         match sp.wait()? {
             WaitStatus::Stopped(_, Signal::SIGSTOP) => {}
             other => return Err(sp.unexpected(other)),
@@ -149,25 +156,120 @@ impl StubProcess {
     /// that will drive it, and pins both to one CPU.
     pub fn adopt(pid: Pid) -> Result<Self, PlatformError> {
         let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
-        let mut sp = StubProcess { pid, stub, template: zero_regs(), reaped: false, cpu: None, channel: None };
-        let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
-        ptrace::seize(pid, opts).map_err(|e| sp.host("seize stub", e))?;
-        ptrace::interrupt(pid).map_err(|e| sp.host("interrupt stub", e))?;
-        // The stub sleeps in `pause` in the stub page; the interrupt stops it
-        // there (the call is abandoned: the registers are replaced before
-        // it runs again).
-        match sp.wait()? {
-            WaitStatus::PtraceEvent(..) => {}
-            other => return Err(sp.unexpected(other)),
-        }
-        sp.template = ptrace::getregs(pid).map_err(|e| sp.host("get registers", e))?;
-        sp.pin()?;
+        let mut sp = StubProcess::handle(pid, pid, stub);
+        sp.seize_sleeping()?;
         Ok(sp)
     }
 
-    /// Host pid of the stub.
+    /// Seizes a stub thread sleeping in the fork path's `pause`, stops it
+    /// there and pins it with the calling thread.
+    fn seize_sleeping(&mut self) -> Result<(), PlatformError> {
+        let pid = self.pid;
+        let opts = Options::PTRACE_O_EXITKILL | Options::PTRACE_O_TRACESYSGOOD;
+        ptrace::seize(pid, opts).map_err(|e| self.host("seize stub", e))?;
+        ptrace::interrupt(pid).map_err(|e| self.host("interrupt stub", e))?;
+        // The stub sleeps in `pause` in the stub page; the interrupt stops it
+        // there (the call is abandoned: the registers are replaced before
+        // it runs again).
+        match self.wait()? {
+            WaitStatus::PtraceEvent(..) => {}
+            other => return Err(self.unexpected(other)),
+        }
+        self.template = ptrace::getregs(pid).map_err(|e| self.host("get registers", e))?;
+        self.pin()
+    }
+
+    fn handle(pid: Pid, tgid: Pid, stub: u64) -> Self {
+        StubProcess {
+            pid,
+            tgid,
+            thread: pid != tgid,
+            stub,
+            template: zero_regs(),
+            reaped: false,
+            cpu: None,
+            channel: None,
+        }
+    }
+
+    /// A handle on no stub thread yet (for a thread whose host thread a
+    /// Sentry thread is about to adopt): every call on it fails, and it
+    /// ends nothing.
+    pub fn unattached() -> Self {
+        let mut sp = StubProcess::handle(Pid::from_raw(0), Pid::from_raw(-1), 0);
+        sp.reaped = true;
+        sp
+    }
+
+    /// Host thread id of the stub thread this handle drives (process
+    /// calls such as `process_vm_readv` accept any thread of the process).
     pub fn pid(&self) -> Pid {
         self.pid
+    }
+
+    /// Host pid of the stub process.
+    pub fn tgid(&self) -> Pid {
+        self.tgid
+    }
+
+    /// Adds a host thread to this stub's process (the application's
+    /// `clone(CLONE_THREAD)`): it shares memory, descriptors and signal
+    /// handling, and sleeps in `pause` until [`StubProcess::adopt_thread`]
+    /// takes it over on the Sentry thread that will drive it.
+    pub fn spawn_thread(&mut self) -> Result<Pid, PlatformError> {
+        let flags = libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM;
+        let mut r = self.template;
+        r.rip = self.stub + stub::FORK_OFFSET;
+        arch::set_syscall(&mut r, libc::SYS_clone, [flags as u64, 0, 0, 0, 0, 0]);
+        ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
+        self.run_to_trap()?;
+        let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
+        match arch::syscall_result(after.rax) {
+            Ok(tid) => Ok(Pid::from_raw(tid as i32)),
+            Err(e) => Err(self.host("add stub thread", Errno::from_raw(e))),
+        }
+    }
+
+    /// Takes over host thread `tid` of stub process `tgid`, made by
+    /// [`StubProcess::spawn_thread`], from the thread that will drive it.
+    pub fn adopt_thread(tid: Pid, tgid: Pid) -> Result<Self, PlatformError> {
+        let stub = stub::stub_addr().map_err(|errno| PlatformError::Host { pid: 0, what: "map stub page", errno })?;
+        let mut sp = StubProcess::handle(tid, tgid, stub);
+        sp.seize_sleeping()?;
+        Ok(sp)
+    }
+
+    /// Ends this host thread alone (the application thread exited, or
+    /// execve ended it): an injected `exit`, then the thread is reaped.
+    /// Without effect on the process's first thread, which ends with the
+    /// process ([`StubProcess::end`]).
+    pub fn end_thread(&mut self) {
+        if !self.thread || self.reaped {
+            return;
+        }
+        self.reaped = true;
+        let mut r = self.template;
+        r.rip = self.stub + stub::SYSCALL_OFFSET;
+        arch::set_syscall(&mut r, libc::SYS_exit, [0; 6]);
+        if ptrace::setregs(self.pid, r).is_ok() {
+            let _ = ptrace::cont(self.pid, None);
+        }
+        // The thread may be gone already (the process was killed); either
+        // way its exit is reported here, to its tracer, and reaped.
+        loop {
+            match waitpid(self.pid, Some(WaitPidFlag::__WALL)) {
+                Err(Errno::EINTR) => continue,
+                Ok(WaitStatus::Exited(..) | WaitStatus::Signaled(..)) | Err(_) => return,
+                Ok(_) => {
+                    let _ = ptrace::cont(self.pid, None);
+                }
+            }
+        }
     }
 
     /// Address of the stub page, which the application must never map over.
@@ -265,6 +367,38 @@ impl StubProcess {
         self.run_to_trap()?;
         let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
         Ok(after.rax)
+    }
+
+    /// Atomically replaces the 32-bit word at `addr` of the application's
+    /// memory with `new` if it holds `old`; returns what it held (the
+    /// exchange happened if that is `old`), or EFAULT if the word is not
+    /// writable memory.
+    pub fn cmpxchg(&mut self, addr: u64, old: u32, new: u32) -> Result<Result<u32, Errno>, PlatformError> {
+        let mut r = self.template;
+        r.rip = self.stub + stub::CMPXCHG_OFFSET;
+        r.rdi = addr;
+        r.rsi = old as u64;
+        r.rdx = new as u64;
+        // Not in a system call: a host signal met on the way (a SIGURG
+        // kick) must not "restart" one and move rip back.
+        r.orig_rax = u64::MAX;
+        r.rax = 0;
+        ptrace::setregs(self.pid, r).map_err(|e| self.host("set registers", e))?;
+        ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+        loop {
+            match self.wait()? {
+                WaitStatus::Stopped(_, Signal::SIGTRAP) => break,
+                // The word is not writable: the fault is not delivered (the
+                // application's registers are restored before it runs).
+                WaitStatus::Stopped(_, Signal::SIGSEGV | Signal::SIGBUS) => return Ok(Err(Errno::EFAULT)),
+                WaitStatus::Stopped(..) | WaitStatus::PtraceEvent(..) => {
+                    ptrace::cont(self.pid, None).map_err(|e| self.host("continue", e))?;
+                }
+                other => return Err(self.unexpected(other)),
+            }
+        }
+        let after = ptrace::getregs(self.pid).map_err(|e| self.host("get registers", e))?;
+        Ok(Ok(after.rax as u32))
     }
 
     /// Runs application code from `regs` until it makes a system call or a
@@ -368,8 +502,12 @@ impl StubProcess {
         if self.reaped {
             return HostUsage::default();
         }
+        if self.thread {
+            self.end_thread();
+            return HostUsage::default();
+        }
         self.reaped = true;
-        let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
+        let _ = nix::sys::signal::kill(self.tgid, Signal::SIGKILL);
         reap_with_usage(self.pid).unwrap_or_default()
     }
 }
@@ -404,7 +542,9 @@ fn reap_with_usage(pid: Pid) -> Option<HostUsage> {
 
 impl Drop for StubProcess {
     fn drop(&mut self) {
-        if !self.reaped {
+        if self.thread {
+            self.end_thread();
+        } else if !self.reaped {
             let _ = nix::sys::signal::kill(self.pid, Signal::SIGKILL);
             let _ = waitpid(self.pid, Some(WaitPidFlag::__WALL));
         }

@@ -16,6 +16,10 @@ pub const SYSCALL_OFFSET: u64 = 0;
 /// not a spin, because the child inherits its parent's CPU and would take
 /// it from the Sentry thread that is about to adopt it.
 pub const FORK_OFFSET: u64 = 16;
+/// Offset of `lock cmpxchg [rdi], edx` with eax = esi, then `int3`: an
+/// atomic compare-and-exchange on application memory (futex words), as
+/// the application's own threads see it.
+pub const CMPXCHG_OFFSET: u64 = 48;
 /// Offset of eight zero bytes (an empty signal set for injected calls).
 pub const ZERO_OFFSET: u64 = 64;
 /// Offset of the data page.
@@ -37,6 +41,11 @@ const CODE: &[(u64, &[u8])] = &[
         0xb8, 0x22, 0x00, 0x00, 0x00, // child: mov eax, SYS_pause
         0x0f, 0x05,                   // syscall
         0xeb, 0xf7,                   // jmp child       (until adopted)
+    ]),
+    (CMPXCHG_OFFSET, &[
+        0x89, 0xf0,                   // mov eax, esi
+        0xf0, 0x0f, 0xb1, 0x17,       // lock cmpxchg [rdi], edx
+        0xcc,                         // int3
     ]),
 ];
 
