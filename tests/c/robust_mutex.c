@@ -78,19 +78,23 @@ static void robust_across_processes(int by_kill) {
     pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
     pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
     pthread_mutex_init(m, &ma);
-    int p[2];
+    int p[2], q[2];
     pipe(p);
+    pipe(q);
     pid_t c = fork();
     if (c == 0) {
         pthread_mutex_lock(m);
         write(p[1], "l", 1);
         if (by_kill) pause();
+        char b;
+        read(q[0], &b, 1);
         _exit(3);
     }
     char b;
     read(p[0], &b, 1);
     expect("trylock while the child holds it", pthread_mutex_trylock(m), EBUSY);
     if (by_kill) kill(c, SIGKILL);
+    else write(q[1], "x", 1);
     int st;
     waitpid(c, &st, 0);
     printf("child %s %d\n", WIFSIGNALED(st) ? "killed by" : "exited", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
@@ -101,6 +105,8 @@ static void robust_across_processes(int by_kill) {
     expect("unlock", pthread_mutex_unlock(m), 0);
     close(p[0]);
     close(p[1]);
+    close(q[0]);
+    close(q[1]);
     munmap(m, 4096);
 }
 

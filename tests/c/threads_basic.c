@@ -172,7 +172,7 @@ int main(void) {
     check(ret == (void *)4242, "nested pthread_exit value");
 
     pthread_t s;
-    pthread_create(&s, 0, self_checker, &s);
+    pthread_create(&s, 0, self_checker, 0);
     pthread_join(s, &ret);
     printf("pthread_self in the thread equals its handle %d\n", pthread_equal((pthread_t)ret, s) != 0);
     printf("main equals itself %d, differs from the thread %d\n", pthread_equal(pthread_self(), pthread_self()) != 0,

@@ -343,3 +343,28 @@ fn futex_priority_inheritance_locks() {
 fn robust_mutexes_between_threads_and_processes() {
     same_as_native("robust_mutex");
 }
+
+#[test]
+fn thread_directed_signals_and_per_thread_masks() {
+    same_as_native("thread_signals");
+}
+
+#[test]
+fn exit_of_a_thread_versus_the_process() {
+    same_as_native("thread_exit");
+}
+
+#[test]
+fn execve_and_fork_from_a_thread() {
+    same_as_native("thread_exec");
+}
+
+#[test]
+fn raw_clone_of_threads_and_shared_memory_processes() {
+    same_as_native("thread_clone_raw");
+}
+
+#[test]
+fn threads_blocked_in_io_are_woken_in_turn() {
+    same_as_native("threads_io");
+}

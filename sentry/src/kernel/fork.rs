@@ -16,7 +16,20 @@ const PROCESS_FLAGS: u64 = (libc::CLONE_CHILD_SETTID
     | libc::CLONE_PARENT_SETTID
     | libc::CLONE_VFORK
     | libc::CLONE_VM
+    | libc::CLONE_FILES
+    | libc::CLONE_FS
+    | libc::CLONE_SYSVSEM
+    | libc::CLONE_SETTLS
     | libc::CSIGNAL) as u64;
+
+/// Where a child process's memory comes from.
+enum Origin {
+    /// A fork of the parent's stub, to adopt, with the parent's mappings.
+    Fork { stub_pid: nix::unistd::Pid, state: crate::mm::ForkState },
+    /// A new host thread of the parent's stub (CLONE_VM), to adopt, on the
+    /// parent's address space.
+    SharedVm { host_tid: nix::unistd::Pid, host_tgid: nix::unistd::Pid, mm: Box<AddressSpace> },
+}
 
 /// `CLONE_DETACHED`: ignored by Linux since 2.6.2, still passed by some.
 const CLONE_DETACHED: i32 = 0x0040_0000;
@@ -68,26 +81,33 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
         }
         return super::threads::clone_thread(k, parent, args);
     }
-    let vm_vfork = (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
-    if args.flags & !PROCESS_FLAGS != 0
-        || (args.flags & libc::CLONE_VM as u64 != 0 && args.flags & vm_vfork != vm_vfork)
-    {
-        // Threads (CLONE_THREAD, CLONE_SIGHAND, a shared VM without vfork)
-        // come with the glibc workloads issue.
+    if args.flags & !PROCESS_FLAGS != 0 {
         return Err(Errno::EINVAL.into());
     }
-    let pid = k.procs().add_child(parent.tid)?;
+    let pid = k.procs().add_child(parent.pid)?;
     // The child shows what its parent does: the same memory holds its
     // arguments and environment.
     let info = crate::kernel::procfs::ProcInfo {
         comm: parent.comm.clone(),
         exe: parent.exe.clone(),
         cwd: parent.cwd.clone(),
-        ..k.proc_infos.get_copy(parent.tid).unwrap_or_default()
+        ..k.proc_infos.get_copy(parent.pid).unwrap_or_default()
     };
     k.proc_infos.set(pid, info);
-    let stub_pid = match parent.mm.stub().fork() {
-        Ok(p) => p,
+    // A child with CLONE_VM shares its parent's memory: a new host thread
+    // of the parent's stub (as vfork and posix_spawn children write to
+    // their parent's memory). Otherwise the stub forks: the host copies it.
+    let made = if args.flags & libc::CLONE_VM as u64 != 0 {
+        parent.mm.stub().spawn_thread().map(|tid| Origin::SharedVm {
+            host_tid: tid,
+            host_tgid: nix::unistd::Pid::from_raw(parent.mm.stub_pid()),
+            mm: Box::new(AddressSpace::unattached(&parent.mm)),
+        })
+    } else {
+        parent.mm.stub().fork().map(|stub_pid| Origin::Fork { stub_pid, state: parent.mm.fork_state() })
+    };
+    let origin = match made {
+        Ok(o) => o,
         Err(e) => {
             k.procs().discard(pid);
             return Err(KernelError::from(e).into());
@@ -98,12 +118,14 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
     if args.stack != 0 {
         regs.rsp = args.stack;
     }
-    let mm_state = parent.mm.fork_state();
+    if args.flags & libc::CLONE_SETTLS as u64 != 0 {
+        regs.fs_base = args.tls;
+    }
     let settid = args.flags & libc::CLONE_CHILD_SETTID as u64 != 0;
     let seed = Seed {
         tid: pid,
         regs,
-        fds: parent.fds.clone(),
+        fds: if args.flags & libc::CLONE_FILES as u64 != 0 { parent.fds.share() } else { parent.fds.clone() },
         creds: parent.creds.clone(),
         cwd: parent.cwd.clone(),
         exe: parent.exe.clone(),
@@ -125,7 +147,7 @@ pub fn clone_process(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Resul
     let kc = k.clone();
     let spawned = std::thread::Builder::new()
         .name(format!("task-{pid}"))
-        .spawn(move || child_main(kc, seed, stub_pid, mm_state, started_tx, vfork.then_some(vfork_tx)));
+        .spawn(move || child_main(kc, seed, origin, started_tx, vfork.then_some(vfork_tx)));
     let ok = spawned.is_ok() && matches!(started_rx.recv(), Ok(true));
     if !ok {
         k.procs().discard(pid);
@@ -166,20 +188,34 @@ struct Seed {
 fn child_main(
     k: KernelRef,
     seed: Seed,
-    stub_pid: nix::unistd::Pid,
-    mm_state: crate::mm::ForkState,
+    origin: Origin,
     started: mpsc::Sender<bool>,
     vfork_done: Option<mpsc::Sender<()>>,
 ) {
-    let adopted = StubProcess::adopt(stub_pid).map_err(|e| e.to_string());
+    let forked = match &origin {
+        Origin::Fork { stub_pid, .. } => Some(*stub_pid),
+        Origin::SharedVm { .. } => None,
+    };
+    let adopted = match origin {
+        Origin::Fork { stub_pid, state } => StubProcess::adopt(stub_pid).map(|s| AddressSpace::from_fork(s, state)),
+        Origin::SharedVm { host_tid, host_tgid, mut mm } => StubProcess::adopt_thread(host_tid, host_tgid).map(|s| {
+            mm.attach(s);
+            *mm
+        }),
+    }
+    .map_err(|e| e.to_string());
     let queue = k.register(seed.tid).map_err(|e| format!("signal queue: {e}"));
-    let (stub, queue) = match (adopted, queue) {
+    let (mm, queue) = match (adopted, queue) {
         (Ok(s), Ok(q)) => (s, q),
         (a, q) => {
             let why = a.err().or(q.err()).unwrap_or_default();
             k.log_line(&format!("pid {}: start forked task: {why}", seed.tid));
             k.tasks().remove(&seed.tid);
-            let _ = nix::sys::signal::kill(stub_pid, nix::sys::signal::Signal::SIGKILL);
+            // A forked stub that was not adopted is killed; a host thread
+            // that was not sleeps on harmlessly until its process ends.
+            if let Some(stub_pid) = forked {
+                let _ = nix::sys::signal::kill(stub_pid, nix::sys::signal::Signal::SIGKILL);
+            }
             let _ = started.send(false);
             return;
         }
@@ -191,7 +227,9 @@ fn child_main(
         pid: seed.tid,
         group,
         robust_list: seed.robust_list,
-        mm: AddressSpace::from_fork(stub, mm_state),
+        fs_share: None,
+        cpu: super::cputime::ProcessCpu::new(mm.stub_pid()),
+        mm,
         regs: seed.regs,
         fds: seed.fds,
         creds: seed.creds,
@@ -206,7 +244,6 @@ fn child_main(
         queue,
         altstack: seed.altstack,
         saved_mask: None,
-        cpu: super::cputime::ProcessCpu::new(stub_pid.as_raw()),
         // A child starts with no interval timers, as with fork in Linux.
         virtual_timer: std::sync::Arc::default(),
         prof_timer: std::sync::Arc::default(),

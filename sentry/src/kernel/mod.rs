@@ -355,6 +355,9 @@ impl Kernel {
     }
 }
 
+/// The working directory and umask threads made with CLONE_FS share.
+pub type FsShare = Arc<Mutex<(Vec<u8>, u32)>>;
+
 /// A thread of the application.
 #[derive(Debug)]
 pub struct Task {
@@ -366,6 +369,9 @@ pub struct Task {
     pub group: Arc<thread_group::ThreadGroup>,
     /// `set_robust_list`: the head of its robust futex list.
     pub robust_list: u64,
+    /// The working directory and umask it shares with other threads
+    /// (CLONE_FS), once it shares them.
+    pub fs_share: Option<FsShare>,
     /// Its address space.
     pub mm: AddressSpace,
     /// Its registers while it is not running.
@@ -522,6 +528,7 @@ impl Task {
             pid,
             group,
             robust_list: 0,
+            fs_share: None,
             regs: p.regs,
             fds,
             creds,
@@ -550,6 +557,26 @@ impl Task {
 }
 
 impl Task {
+    /// Takes the working directory and umask other threads sharing them
+    /// (CLONE_FS) may have changed.
+    pub fn sync_fs(&mut self) {
+        if let Some(fs) = &self.fs_share {
+            let s = fs.lock().unwrap_or_else(|p| p.into_inner());
+            if s.0 != self.cwd {
+                self.cwd = s.0.clone();
+            }
+            self.umask = s.1;
+        }
+    }
+
+    /// Publishes a change of the working directory or umask to the threads
+    /// sharing them.
+    pub fn publish_fs(&self) {
+        if let Some(fs) = &self.fs_share {
+            *fs.lock().unwrap_or_else(|p| p.into_inner()) = (self.cwd.clone(), self.umask);
+        }
+    }
+
     /// Ends the whole process with `status` (exit_group, a fatal signal):
     /// the other threads are killed; the first status given stands.
     pub fn exit_group(&mut self, status: ExitStatus) {
@@ -616,7 +643,7 @@ fn maps_text(vmas: &crate::mm::vma::VmaSet) -> Vec<u8> {
     for v in vmas.iter() {
         let perm = |bit: i32, c: char| if v.prot & bit != 0 { c } else { '-' };
         let (offset, name) = match &v.backing {
-            Backing::File { path, offset } => (*offset, path.as_str()),
+            Backing::File { path, offset, .. } => (*offset, path.as_str()),
             Backing::Heap => (0, "[heap]"),
             Backing::Stack => (0, "[stack]"),
             Backing::Anonymous => (0, ""),
@@ -661,7 +688,7 @@ pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelErro
                 None => return Err(e),
             },
         };
-        threads::thread_ended(kernel, task);
+        threads::thread_ended(kernel, task, status);
         task.group.wait_empty();
         match task.group.end_exec(task.tid, &task.queue) {
             Some(h) => {
@@ -673,7 +700,7 @@ pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelErro
                     return Ok(ExitStatus::Signal(libc::SIGKILL));
                 }
             }
-            None => return Ok(task.group.exit_status().unwrap_or(status)),
+            None => return Ok(task.group.final_status().unwrap_or(status)),
         }
     }
 }

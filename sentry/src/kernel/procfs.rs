@@ -181,6 +181,14 @@ impl ProcFs {
         })
     }
 
+    /// Whether `name` is a thread id of process `pid`.
+    fn thread_of(&self, k: &Kernel, pid: i32, name: &[u8]) -> bool {
+        std::str::from_utf8(name)
+            .ok()
+            .and_then(|s| s.parse::<i32>().ok())
+            .is_some_and(|t| threads_of(k, pid).contains(&t))
+    }
+
     fn pid_file(&self, k: &Kernel, pid: i32, name: &[u8]) -> Result<SynthNode, Errno> {
         let proc = *k.procs().get(pid).ok_or(Errno::ENOENT)?;
         let info = k.proc_infos.get(pid).unwrap_or_default();
@@ -189,6 +197,7 @@ impl ProcFs {
             ProcState::Zombie(_) => ("Z", "zombie"),
         };
         let comm = String::from_utf8_lossy(&info.comm).into_owned();
+        let threads = threads_of(k, pid);
         Ok(match name {
             b"" => dir(&PID_FILES),
             b"cmdline" => SynthNode::File(info.cmdline),
@@ -210,11 +219,11 @@ impl ProcFs {
             b"cgroup" => SynthNode::File(b"0::/\n".to_vec()),
             b"oom_score_adj" => SynthNode::File(b"0\n".to_vec()),
             b"loginuid" => SynthNode::File(b"4294967295".to_vec()),
-            b"task" => SynthNode::Dir(vec![
-                (b".".to_vec(), libc::DT_DIR),
-                (b"..".to_vec(), libc::DT_DIR),
-                (pid.to_string().into_bytes(), libc::DT_DIR),
-            ]),
+            b"task" => {
+                let mut e = vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR)];
+                e.extend(threads.iter().map(|t| (t.to_string().into_bytes(), libc::DT_DIR)));
+                SynthNode::Dir(e)
+            }
             b"fdinfo" => {
                 let mut e = vec![(b".".to_vec(), libc::DT_DIR), (b"..".to_vec(), libc::DT_DIR)];
                 e.extend(info.fdinfo.iter().map(|(fd, _, _)| (fd.to_string().into_bytes(), libc::DT_REG)));
@@ -226,7 +235,8 @@ impl ProcFs {
                 let mut f = format!("{pid} ({comm}) {} {} {} {} 0 -1 4194560", state.0, proc.ppid, proc.pgid, proc.sid);
                 f.push_str(&" 0".repeat(4)); // minflt..cmajflt
                 f.push_str(&" 0".repeat(4)); // utime..cstime
-                f.push_str(" 20 0 1 0 0 0 0"); // priority nice threads itreal starttime vsize rss
+                // priority nice threads itreal starttime vsize rss
+                f.push_str(&format!(" 20 0 {} 0 0 0 0", threads.len()));
                 f.push_str(&" 0".repeat(52 - 24));
                 f.push('\n');
                 SynthNode::File(f.into_bytes())
@@ -234,12 +244,13 @@ impl ProcFs {
             b"status" => SynthNode::File(
                 format!(
                     "Name:\t{comm}\nUmask:\t0022\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
-                     TracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nThreads:\t1\n",
+                     TracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nThreads:\t{n}\n",
                     state.0,
                     state.1,
                     proc.ppid,
                     u = info.ids.0,
                     g = info.ids.1,
+                    n = threads.len(),
                 )
                 .into_bytes(),
             ),
@@ -275,10 +286,8 @@ impl SynthFs for ProcFs {
                             info.fdinfo.iter().find(|(f, _, _)| Some(*f) == fd).ok_or(Errno::ENOENT)?;
                         Ok(SynthNode::File(format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t0\n").into_bytes()))
                     }
-                    (Some(pid), [d, t, more @ ..])
-                        if d.as_slice() == b"task" && t.as_slice() == pid.to_string().as_bytes() =>
-                    {
-                        // One thread per process: task/PID is the process.
+                    (Some(pid), [d, t, more @ ..]) if d.as_slice() == b"task" && self.thread_of(&k, pid, t) => {
+                        // A thread's files are its process's.
                         let mut path = vec![pid.to_string().into_bytes()];
                         path.extend(more.iter().cloned());
                         self.lookup(&path)
@@ -304,4 +313,14 @@ impl SynthFs for ProcFs {
     fn magic(&self) -> u64 {
         PROC_MAGIC
     }
+}
+
+/// The thread ids of process `pid`, its own first (listed until the
+/// process ends, as Linux lists an exited leader).
+fn threads_of(k: &Kernel, pid: i32) -> Vec<i32> {
+    let mut t = vec![pid];
+    if let Some(g) = k.group(pid) {
+        t.extend(g.tids().into_iter().filter(|&x| x != pid));
+    }
+    t
 }

@@ -98,6 +98,18 @@ impl Pending {
         self.queue.remove(at)
     }
 
+    /// Takes the oldest pending signal of `set` that was sent to the whole
+    /// process (not by tgkill / tkill, not a fault): one another thread of
+    /// the process may take in sigwait, as from Linux's shared pending set.
+    pub fn take_process_signal(&mut self, set: u64) -> Option<SigInfo> {
+        let at = self.queue.iter().position(|i| {
+            let fault = matches!(i.signo, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP)
+                && i.code > 0;
+            set & super::signals::bit(i.signo) != 0 && i.code != libc::SI_TKILL && !fault
+        })?;
+        self.queue.remove(at)
+    }
+
     /// Drops every pending instance of `signo`.
     pub fn discard(&mut self, signo: i32) {
         self.queue.retain(|i| i.signo != signo);

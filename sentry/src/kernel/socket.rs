@@ -158,6 +158,8 @@ pub struct Listener {
     /// The listening process's credentials (the connector's SO_PEERCRED).
     pub creds: Ucred,
     backlog: AtomicUsize,
+    /// shutdown(2) was called on it: accept fails with EINVAL.
+    shut: std::sync::atomic::AtomicBool,
 }
 
 impl Listener {
@@ -169,8 +171,17 @@ impl Listener {
         Errno::result(r)?;
         // SAFETY: eventfd returned a new descriptor nothing else owns.
         let fd = unsafe { OwnedFd::from_raw_fd(r) };
-        let l = Listener { queue: Mutex::default(), creds, backlog: AtomicUsize::new(backlog) };
+        let l =
+            Listener { queue: Mutex::default(), creds, backlog: AtomicUsize::new(backlog), shut: Default::default() };
         Ok((Arc::new(l), fd))
+    }
+
+    /// shutdown(2) of the listening socket: accepts, waiting ones too, fail
+    /// with EINVAL from now on, as Linux's do.
+    pub fn shut_down(&self, ready: BorrowedFd<'_>) {
+        self.shut.store(true, Ordering::Release);
+        // Readable for good: every waiter wakes and finds the mark.
+        let _ = nix::unistd::write(ready, &(u64::MAX / 2).to_ne_bytes());
     }
 
     /// Changes the backlog (listen on a listening socket).
@@ -200,6 +211,9 @@ impl Listener {
 
     /// Takes the oldest connection, if one is counted on `ready`.
     pub fn pop(&self, ready: BorrowedFd<'_>) -> Result<Pending, Errno> {
+        if self.shut.load(Ordering::Acquire) {
+            return Err(Errno::EINVAL);
+        }
         let mut one = [0u8; 8];
         nix::unistd::read(ready, &mut one)?;
         self.queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front().ok_or(Errno::EAGAIN)

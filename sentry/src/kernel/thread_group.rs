@@ -41,6 +41,8 @@ struct State {
     /// What the leader's Sentry thread runs for an execve another thread
     /// made: the process's first thread carries the process on.
     handover: Option<ExecHandover>,
+    /// The exit status of the thread that left last.
+    last: Option<ExitStatus>,
 }
 
 /// An execve made by a thread other than the leader, handed to the leader's
@@ -83,10 +85,12 @@ impl ThreadGroup {
         Ok(())
     }
 
-    /// Removes thread `tid` (it ended) and returns how many remain.
-    pub fn leave(&self, tid: i32) -> usize {
+    /// Removes thread `tid`, which ended with `status`, and returns how
+    /// many remain.
+    pub fn leave(&self, tid: i32, status: ExitStatus) -> usize {
         let mut s = self.lock();
         s.members.retain(|(t, _)| *t != tid);
+        s.last = Some(status);
         let n = s.members.len();
         drop(s);
         self.changed.notify_all();
@@ -128,6 +132,13 @@ impl ThreadGroup {
     /// The status the process ends with, once a thread has ended it.
     pub fn exit_status(&self) -> Option<ExitStatus> {
         self.lock().exit
+    }
+
+    /// How the process ended: as a thread ended it for all, else as its
+    /// last thread exited (Linux since 5.19 reports that one's code).
+    pub fn final_status(&self) -> Option<ExitStatus> {
+        let s = self.lock();
+        s.exit.or(s.last)
     }
 
     /// Starts an execve by `tid`: every other thread gets a SIGKILL. A

@@ -5,7 +5,7 @@
 //! `CLONE_CHILD_CLEARTID` word, its robust futexes — is settled here, and
 //! the leader's side of an execve made by another thread.
 
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 
 use nix::errno::Errno;
 
@@ -31,7 +31,10 @@ const ROBUST_LIST_LIMIT: usize = 2048;
 pub fn futex_key(task: &Task, addr: u64, private: bool) -> FutexKey {
     if !private && let Some(v) = task.mm.vma_at(addr).filter(|v| v.shared) {
         let (object, base) = match &v.backing {
-            crate::mm::vma::Backing::File { path, offset } => (path.clone().into_bytes(), *offset),
+            crate::mm::vma::Backing::File { host: Some((dev, ino)), offset, .. } => {
+                (format!("file:{dev:x}:{ino:x}").into_bytes(), *offset)
+            }
+            crate::mm::vma::Backing::File { path, offset, .. } => (path.clone().into_bytes(), *offset),
             _ => (format!("anon:{:x}", v.start).into_bytes(), 0),
         };
         return FutexKey::Shared { object, offset: base + (addr - v.start) };
@@ -64,8 +67,14 @@ pub fn clone_thread(k: &KernelRef, parent: &mut Task, args: CloneArgs) -> Result
     if flag(libc::CLONE_SETTLS) {
         regs.fs_base = args.tls;
     }
+    let fs_share = if flag(libc::CLONE_FS) {
+        Some(parent.fs_share.get_or_insert_with(|| Arc::new(Mutex::new((parent.cwd.clone(), parent.umask)))).clone())
+    } else {
+        None
+    };
     let task = Task {
         tid,
+        fs_share,
         pid: parent.pid,
         group: parent.group.clone(),
         robust_list: 0,
@@ -154,26 +163,30 @@ fn thread_main(k: KernelRef, mut task: Task, start: ThreadStart, started: mpsc::
         let _ = task.mm.copy_out(at, &tid.to_le_bytes());
     }
     let _ = started.send(true);
-    if let Err(e) = super::run_thread(&k, &mut task) {
-        if task.group.exit_status().is_none() {
-            k.log_line(&format!("thread {tid}: {e}"));
-            task.exit_group(ExitStatus::Signal(libc::SIGKILL));
+    let status = match super::run_thread(&k, &mut task) {
+        Ok(s) => s,
+        Err(e) => {
+            if task.group.exit_status().is_none() {
+                k.log_line(&format!("thread {tid}: {e}"));
+                task.exit_group(ExitStatus::Signal(libc::SIGKILL));
+            }
+            ExitStatus::Signal(libc::SIGKILL)
         }
-    }
+    };
     release(&k, &mut task);
     // Its host thread ends before the group hears of it, so the leader,
     // which reaps the stub process, never waits on it.
     task.mm.end();
     k.tasks().remove(&tid);
     k.procs().remove_thread(tid);
-    task.group.leave(tid);
+    task.group.leave(tid, status);
 }
 
 /// The end of the leader's thread (its own exit, or the process's): what
 /// the thread leaves behind is settled and it leaves the group.
-pub fn thread_ended(k: &KernelRef, task: &mut Task) {
+pub fn thread_ended(k: &KernelRef, task: &mut Task, status: ExitStatus) {
     release(k, task);
-    task.group.leave(task.tid);
+    task.group.leave(task.tid, status);
 }
 
 /// Settles what an ending thread leaves behind in memory other threads
@@ -246,6 +259,7 @@ pub fn run_handover(k: &KernelRef, task: &mut Task, h: ExecHandover) -> Result<(
     task.signals.set_mask(h.mask);
     task.creds = h.creds;
     task.cwd = h.cwd;
+    task.publish_fs();
     super::exec::execve(k, task, &h.path, h.argv, h.envp)
 }
 

@@ -158,7 +158,7 @@ fn map_segments(
         let start = arch::page_down(seg.vaddr + bias);
         let seg_end = arch::page_up(seg.vaddr + bias + seg.memsz).ok_or(Errno::ENOEXEC)?;
         let file_start = arch::page_down(seg.offset);
-        let backing = Backing::File { path: path.to_string(), offset: file_start };
+        let backing = Backing::File { path: path.to_string(), offset: file_start, host: None };
         // Linux maps a segment from the file when its address and offset
         // agree modulo the page size, as the ELF format requires.
         match file.host_fd() {

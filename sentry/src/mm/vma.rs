@@ -14,6 +14,9 @@ pub enum Backing {
         path: String,
         /// File offset that `start` maps.
         offset: u64,
+        /// The host file's (device, inode), when a host file is mapped:
+        /// what shared futexes on the mapping are keyed by.
+        host: Option<(u64, u64)>,
     },
     /// The heap (`[heap]`).
     Heap,
@@ -148,11 +151,11 @@ mod tests {
             end: 0x4000,
             prot: 1,
             shared: false,
-            backing: Backing::File { path: "/f".into(), offset: 0 },
+            backing: Backing::File { path: "/f".into(), offset: 0, host: None },
         });
         assert!(s.protect(0x2000, 0x3000, 3));
         assert_eq!(ranges(&s), [(0x1000, 0x2000, 1), (0x2000, 0x3000, 3), (0x3000, 0x4000, 1)]);
-        assert_eq!(s.find(0x3000).unwrap().backing, Backing::File { path: "/f".into(), offset: 0x2000 });
+        assert_eq!(s.find(0x3000).unwrap().backing, Backing::File { path: "/f".into(), offset: 0x2000, host: None });
         assert!(!s.protect(0x3000, 0x6000, 0));
     }
 

@@ -23,7 +23,7 @@ fn partial(nr: u64) -> Option<&'static str> {
             "ITIMER_VIRTUAL counts in host clock ticks (its signal may come up to a tick late)"
         }
         libc::SYS_futex => {
-            "no WAIT_REQUEUE_PI / CMP_REQUEUE_PI (ENOSYS) and no priority boosting behind the PI operations; shared futexes are keyed by the mapped file's path or by where shared anonymous memory was first mapped"
+            "no WAIT_REQUEUE_PI / CMP_REQUEUE_PI (ENOSYS) and no priority boosting behind the PI operations; shared futexes are keyed by the mapped host file (device, inode) or by where shared anonymous memory was first mapped"
         }
         libc::SYS_vfork => "the child gets a copy of the address space; the parent waits for its exec or exit",
         libc::SYS_mmap => {

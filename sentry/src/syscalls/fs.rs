@@ -320,6 +320,7 @@ pub(super) fn chdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
     k.proc_infos.update(t.pid, |i| i.cwd = found.path.clone());
     t.cwd = found.path;
+    t.publish_fs();
     Ok(0)
 }
 

@@ -35,7 +35,8 @@ pub(super) fn mmap(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if acc == libc::O_WRONLY || (kind == libc::MAP_SHARED && prot & libc::PROT_WRITE != 0 && acc != libc::O_RDWR) {
         return Err(Errno::EACCES.into());
     }
-    let backing = Backing::File { path: String::from_utf8_lossy(&f.path).into_owned(), offset: off };
+    let host = nix::sys::stat::fstat(&f.fd).ok().map(|st| (st.st_dev, st.st_ino));
+    let backing = Backing::File { path: String::from_utf8_lossy(&f.path).into_owned(), offset: off, host };
     if is_regular(&f.fd) {
         return Ok(t.mm.map_file(addr, len, prot, flags, f.fd.as_fd(), off, backing)? as i64);
     }

@@ -341,6 +341,7 @@ pub fn dispatch(kernel: &KernelRef, task: &mut Task, call: &SyscallArgs) -> Resu
     let decoded = kernel.strace.then(|| strace::arguments(task, call));
     let started = kernel.strace.then(Instant::now);
     let found = if call.nr & X32_SYSCALL_BIT != 0 { None } else { handler(call.nr) };
+    task.sync_fs();
     let result = match found {
         Some(h) => h(kernel, task, &call.args),
         None => {

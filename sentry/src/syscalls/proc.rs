@@ -225,6 +225,7 @@ pub(super) fn getrandom(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
 pub(super) fn umask(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let old = t.umask;
     t.umask = a[0] as u32 & 0o777;
+    t.publish_fs();
     Ok(old as i64)
 }
 

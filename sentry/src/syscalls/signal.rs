@@ -219,8 +219,9 @@ pub(super) fn rt_sigtimedwait(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
         & !crate::kernel::signals::bit(libc::SIGSTOP);
     let deadline = if a[2] == 0 { None } else { Some(std::time::Instant::now() + super::read_timespec(t, a[2])?) };
     loop {
-        // A signal of `set` is taken even while blocked, as sigwait does.
-        if let Some(info) = t.queue.lock().take(!set) {
+        // A signal of `set` is taken even while blocked, as sigwait does;
+        // a signal for the process that another thread blocks too.
+        if let Some(info) = t.queue.lock().take(!set).or_else(|| from_other_threads(t, set)) {
             if a[1] != 0 {
                 t.mm.copy_out(a[1], &info.to_bytes())?;
             }
@@ -232,10 +233,30 @@ pub(super) fn rt_sigtimedwait(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sys
         if t.queue.has_unblocked(mask) {
             return Err(Errno::EINTR.into());
         }
-        if !t.queue.wait_unblocked_until(mask & !set, deadline) {
+        // With other threads, whose queues may get a signal of `set`, look
+        // again every 10 ms.
+        let step = (t.group.len() > 1).then(|| std::time::Instant::now() + std::time::Duration::from_millis(10));
+        let until = match (deadline, step) {
+            (Some(d), Some(s)) => Some(d.min(s)),
+            (d, s) => d.or(s),
+        };
+        if !t.queue.wait_unblocked_until(mask & !set, until) && until == deadline {
             return Err(Errno::EAGAIN.into());
         }
     }
+}
+
+/// A signal of `set` sent to `t`'s process and queued on another of its
+/// threads that blocks it.
+fn from_other_threads(t: &Task, set: u64) -> Option<SigInfo> {
+    if t.group.len() < 2 {
+        return None;
+    }
+    t.group.tids().into_iter().filter(|&tid| tid != t.tid).find_map(|tid| {
+        let q = t.group.thread(tid)?;
+        let blocked = q.published_mask();
+        q.lock().take_process_signal(set & blocked)
+    })
 }
 
 pub(super) fn rt_sigqueueinfo(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

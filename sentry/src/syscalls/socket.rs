@@ -424,6 +424,13 @@ pub(super) fn recvmsg(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn shutdown(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = socket_file(t, int(a[0]))?;
+    if let Some(l) = f.socket.as_ref().and_then(|s| s.listener()) {
+        if !(libc::SHUT_RD..=libc::SHUT_RDWR).contains(&int(a[1])) {
+            return Err(Errno::EINVAL.into());
+        }
+        l.shut_down(f.fd.as_fd());
+        return Ok(0);
+    }
     // SAFETY: a plain system call on a descriptor `f` holds open; the host
     // checks `how`.
     let r = unsafe { libc::shutdown(f.fd.as_raw_fd(), int(a[1])) };

@@ -372,6 +372,7 @@ pub(super) fn fchdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     }
     k.proc_infos.update(t.pid, |i| i.cwd = f.path.clone());
     t.cwd = f.path.clone();
+    t.publish_fs();
     Ok(0)
 }
 
