@@ -102,3 +102,12 @@ bash tests/bench/lifecycle.sh "$rows"
 } >> "$rows"
 replace_table lifecycle "$rows"
 cat "$rows"
+
+# The glibc workloads and thread programs against native and runsc.
+bash tests/bench/workloads.sh "$rows"
+{
+    echo
+    echo "Measured $(date -u +%Y-%m-%d) on $(nproc) CPUs, kernel $(uname -r), \`tests/bench/workloads.sh\` (release build); runsc from Debian."
+} >> "$rows"
+replace_table workloads "$rows"
+cat "$rows"

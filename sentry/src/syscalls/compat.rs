@@ -11,7 +11,7 @@ fn partial(nr: u64) -> Option<&'static str> {
     Some(match nr as i64 {
         libc::SYS_wait4 | libc::SYS_waitid => "a stopped or continued child's resource usage reads as zero",
         libc::SYS_clone | libc::SYS_clone3 => {
-            "processes and threads; CLONE_FS threads each keep their own working directory and umask; a shared VM, CLONE_FILES or CLONE_SIGHAND without CLONE_THREAD is EINVAL (except CLONE_VM with CLONE_VFORK)"
+            "processes (CLONE_VM ones as host threads of the parent's stub) and threads; a CLONE_FS process keeps its own working directory and umask; CLONE_SIGHAND without CLONE_THREAD, CLONE_PIDFD, CLONE_NEW*, set_tid and cgroups are EINVAL"
         }
         libc::SYS_getrusage => {
             "user and system time and the peak RSS only (the host's accounting of the process's stub); the other counters read zero"
