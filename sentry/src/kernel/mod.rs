@@ -1,15 +1,13 @@
-//! Tasks and what they run: the run loop that takes each trap from the
-//! platform to a system call handler or a signal, and execve.
-//!
-//! This first version runs one task (the sandbox's init, pid 1) of one
-//! thread. fork, threads, signal delivery and the PID namespace are the
-//! next steps of the Sentry core.
+//! The Sentry's kernel: what the whole sandbox shares (`Kernel`: the PID
+//! namespace, the file tree, locks, futexes) and the application's threads
+//! (`Task`), each run by `run_loop` on a Sentry thread of its own.
 
 pub mod blocking;
 pub mod cputime;
 pub mod delivery;
 pub mod exec;
 pub mod fd_table;
+mod first_process;
 pub mod flock_table;
 pub mod fork;
 pub mod futex;
@@ -22,6 +20,7 @@ pub mod procfs;
 pub mod procfs_sys;
 pub mod record_locks;
 pub mod rlimits;
+mod run_loop;
 pub mod signal_frame;
 pub mod signalfd;
 pub mod signals;
@@ -37,11 +36,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use nix::errno::Errno;
 use thiserror::Error;
 
-use crate::arch::{Regs, SyscallArgs};
+use crate::arch::Regs;
 use crate::mm::AddressSpace;
-use crate::platform::ptrace::{Event, PlatformError};
+use crate::platform::ptrace::PlatformError;
 use crate::vfs::Vfs;
 use fd_table::FdTable;
+pub use run_loop::{run, run_thread};
 
 /// The release `uname -r` reports inside a sandbox: moat's own, in the
 /// form programs parse (a Linux version they accept, then the name).
@@ -424,138 +424,6 @@ pub struct Task {
 /// Descriptors a process may have open (the default `RLIMIT_NOFILE`).
 pub const NOFILE: usize = 1024;
 
-/// The search list execvp uses when the environment has no PATH.
-const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// As execvp and runc do for a container's first process: a name without a
-/// `/` is looked for in the sandbox's own tree along the PATH of the
-/// environment it is given (or the usual default); the first executable
-/// regular file wins. Not found, the name stays as it is and exec fails.
-fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> {
-    if name.is_empty() || name.contains(&b'/') {
-        return name.to_vec();
-    }
-    let path = envp.iter().find_map(|e| e.strip_prefix(b"PATH=")).unwrap_or(DEFAULT_PATH);
-    for dir in path.split(|&b| b == b':') {
-        // An empty entry is the working directory, as in execvp.
-        let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
-        let candidate = [dir, b"/", name].concat();
-        let Ok(found) = vfs.lookup(cwd, &candidate, true) else { continue };
-        vfs.release(found.handle);
-        if found.stat.mode & libc::S_IFMT == libc::S_IFREG && found.stat.mode & 0o111 != 0 {
-            return candidate;
-        }
-    }
-    name.to_vec()
-}
-
-impl Task {
-    /// The sandbox's init: `argv[0]`'s program as pid 1.
-    pub fn init(kernel: &Kernel, init: InitProcess) -> Result<Task, exec::ExecError> {
-        Task::first(kernel, 1, init)
-    }
-
-    /// A process made from nothing (init, or one the runtime's `exec`
-    /// starts) as `pid`, which the process table already holds. The stub
-    /// is made by, and bound to, the calling thread.
-    pub fn first(kernel: &Kernel, pid: i32, init: InitProcess) -> Result<Task, exec::ExecError> {
-        let InitProcess { stdio, cwd, argv, envp, creds, rlimits: limits, umask, ignored_signals, program, extra_fds } =
-            init;
-        let mut signals = signals::SignalState::default();
-        for sig in ignored_signals {
-            let ignore = signals::SigAction { handler: 1, ..signals::SigAction::default() };
-            signals.set_action(sig, ignore).map_err(exec::ExecError::Errno)?;
-        }
-        let cwd = &cwd[..];
-        let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
-        let found = kernel.vfs.lookup(b"/", cwd, true)?;
-        kernel.vfs.release(found.handle);
-        if !found.stat.is_dir() {
-            return Err(Errno::ENOTDIR.into());
-        }
-        let path = match program {
-            Some(p) => p,
-            None => search_path(&kernel.vfs, &found.path, &path, &envp),
-        };
-        let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
-        let mut rlimits = rlimits::Rlimits::initial();
-        for (res, limit) in limits {
-            rlimits.set(res, limit)?;
-        }
-        let nofile = rlimits.get(libc::RLIMIT_NOFILE).map_or(NOFILE as u64, |l| l.cur);
-        let mut fds = FdTable::new(usize::try_from(nofile).unwrap_or(NOFILE));
-        // A process made from nothing leads its session (init's is 1; an
-        // exec'd one's is its pid): a terminal on its stdin is the
-        // session's controlling terminal.
-        kernel.terminals.attach(&stdio[0], pid);
-        // That terminal shows as a /dev/pts/N of the sandbox, so its
-        // descriptors have a name (ttyname).
-        let console = tty::terminal_of(&stdio[0]).and_then(|rdev| Some((rdev, kernel.ptys.adopt(&stdio[0])?)));
-        for (i, fd) in stdio.into_iter().enumerate() {
-            let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
-            let path = match console {
-                Some((rdev, n)) if tty::terminal_of(&fd) == Some(rdev) => format!("/dev/pts/{n}"),
-                _ => format!("/dev/fd/{i}"),
-            };
-            let file = fd_table::OpenFile::new(fd, path.into_bytes(), flags & !libc::O_CLOEXEC);
-            fds.set(i as i32, file, false)?;
-        }
-        for (i, fd) in extra_fds.into_iter().enumerate() {
-            let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).unwrap_or(libc::O_RDWR);
-            let file = fd_table::OpenFile::new(fd, format!("/dev/fd/{}", 3 + i).into_bytes(), flags);
-            fds.set(3 + i as i32, file, false)?;
-        }
-        let queue = kernel.register(pid)?;
-        kernel.proc_infos.set(
-            pid,
-            procfs::ProcInfo {
-                comm: p.comm.clone(),
-                cmdline: p.cmdline.clone(),
-                environ: p.environ.clone(),
-                auxv: p.auxv.clone(),
-                exe: p.exe.clone(),
-                cwd: found.path.clone(),
-                ids: (creds.uid, creds.gid),
-                stub_pid: p.mm.stub_pid(),
-                ..procfs::ProcInfo::default()
-            },
-        );
-        queue.set_stub(p.mm.stub_pid(), p.mm.stub_tid());
-        let group = thread_group::ThreadGroup::new(pid, queue.clone());
-        kernel.groups.lock().unwrap_or_else(|p| p.into_inner()).insert(pid, group.clone());
-        Ok(Task {
-            tid: pid,
-            pid,
-            group,
-            robust_list: 0,
-            fs_share: None,
-            regs: p.regs,
-            fds,
-            creds,
-            cwd: found.path,
-            exe: p.exe,
-            comm: p.comm,
-            umask,
-            nice: 0,
-            clear_child_tid: 0,
-            signals,
-            rlimits,
-            queue,
-            altstack: signals::AltStack::default(),
-            saved_mask: None,
-            cpu: cputime::ProcessCpu::new(p.mm.stub_pid()),
-            mm: p.mm,
-            virtual_timer: Arc::default(),
-            prof_timer: Arc::default(),
-            restart: None,
-            program: p.program,
-            real_timer: Arc::default(),
-            vfork_done: None,
-            exit: None,
-        })
-    }
-}
-
 impl Task {
     /// Takes the working directory and umask other threads sharing them
     /// (CLONE_FS) may have changed.
@@ -660,91 +528,6 @@ fn maps_text(vmas: &crate::mm::vma::VmaSet) -> Vec<u8> {
         ));
     }
     out.into_bytes()
-}
-
-/// Signals that mean the application's own code faulted.
-fn is_fault(info: &libc::siginfo_t) -> bool {
-    let sync = matches!(info.si_signo, libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP);
-    sync && info.si_code > 0
-}
-
-/// Runs `task`, the first thread of its process, until the process ends
-/// and returns how it ended. The first thread's Sentry thread owns the stub
-/// process: when the application thread exits before others, it waits for
-/// them, and it runs an execve another thread hands over.
-pub fn run(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
-    loop {
-        let status = match run_thread(kernel, task) {
-            Ok(s) => s,
-            Err(e) => match task.group.exit_status() {
-                Some(s) => s,
-                None if task.group.len() > 1 => {
-                    // The stub process died under this thread: the others
-                    // go with it.
-                    kernel.log_line(&format!("pid {}: {e}", task.pid));
-                    task.exit_group(ExitStatus::Signal(libc::SIGKILL));
-                    ExitStatus::Signal(libc::SIGKILL)
-                }
-                None => return Err(e),
-            },
-        };
-        threads::thread_ended(kernel, task, status);
-        task.group.wait_empty();
-        match task.group.end_exec(task.tid, &task.queue) {
-            Some(h) => {
-                task.exit = None;
-                if let Err(e) = threads::run_handover(kernel, task, h) {
-                    // Past the point of no return: as Linux, the process
-                    // dies.
-                    kernel.log_line(&format!("pid {}: execve handed over by a thread: {e}", task.pid));
-                    return Ok(ExitStatus::Signal(libc::SIGKILL));
-                }
-            }
-            None => return Ok(task.group.final_status().unwrap_or(status)),
-        }
-    }
-}
-
-/// Runs one application thread until it ends; returns its own exit status.
-pub fn run_thread(kernel: &KernelRef, task: &mut Task) -> Result<ExitStatus, KernelError> {
-    procfs::set_current(task.pid);
-    loop {
-        delivery::deliver_pending(kernel, task)?;
-        if let Some(status) = task.exit {
-            return Ok(status);
-        }
-        task.queue.publish_mask(task.signals.mask());
-        let event = task.mm.stub().switch(&mut task.regs)?;
-        match event {
-            Event::Syscall => {
-                let call = SyscallArgs::from_regs(&task.regs);
-                let result = crate::syscalls::dispatch(kernel, task, &call)?;
-                task.regs.rax = result as u64;
-            }
-            Event::ForeignSyscall => {
-                kernel.log_line(&format!("32-bit system call {} refused", task.regs.orig_rax));
-                task.regs.rax = errno_value(Errno::ENOSYS) as u64;
-            }
-            Event::Signal(info) if is_fault(&info) => {
-                // SAFETY: the kernel filled this siginfo for a fault, whose
-                // union member is si_addr.
-                let addr = unsafe { info.si_addr() } as u64;
-                let fault = sigqueue::SigInfo { signo: info.si_signo, code: info.si_code, addr, ..Default::default() };
-                delivery::force_fault(task, fault);
-            }
-            // A signal sent to the stub from outside is not the
-            // application's: it is dropped.
-            Event::Signal(_) => {}
-            Event::Gone(how) => match task.group.exit_status() {
-                // Another thread ended the process and its stub with it.
-                Some(s) => return Ok(s),
-                None => return Err(KernelError::StubGone(how)),
-            },
-        }
-        if let Some(status) = task.exit {
-            return Ok(status);
-        }
-    }
 }
 
 /// The errno result of a handler, as the raw return value.
