@@ -68,6 +68,11 @@ pub struct BootArgs {
     /// init starts with no_new_privs set (`process.noNewPrivileges`).
     #[arg(long)]
     no_new_privs: bool,
+    /// init's capability sets: inheritable, permitted, effective, bounding
+    /// and ambient masks in hex, comma-separated (default: as execve leaves
+    /// a process of init's user ids).
+    #[arg(long)]
+    caps: Option<String>,
     /// OCI --preserve-fds: this many descriptors from 5 on become init's
     /// descriptors from 3 on.
     #[arg(long, default_value_t = 0)]
@@ -239,7 +244,20 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         cwd: args.cwd.clone().into_bytes(),
         argv: args.command.iter().map(|s| s.clone().into_bytes()).collect(),
         envp: args.env.iter().map(|s| s.clone().into_bytes()).collect(),
-        creds: Creds { uid: args.uid, gid: args.gid, groups: args.groups.clone(), no_new_privs: args.no_new_privs },
+        creds: {
+            let mut c =
+                Creds { no_new_privs: args.no_new_privs, ..Creds::new(args.uid, args.gid, args.groups.clone()) };
+            if let Some(s) = &args.caps {
+                // The caller's bounding, inheritable and ambient sets, then
+                // what execve of the command makes of them.
+                let given = parse_caps(s).map_err(Prepare::Fatal)?;
+                c.caps.bounding = given.bounding;
+                c.caps.inheritable = given.inheritable;
+                c.caps.ambient = given.ambient & given.permitted & given.inheritable;
+                c.exec();
+            }
+            c
+        },
         rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
         umask: args.umask,
         ignored_signals: args.ignored_signals.clone(),
@@ -282,4 +300,17 @@ fn prepare_kernel(args: &BootArgs) -> anyhow::Result<moat_sentry::kernel::Kernel
         forward_signals(&kernel)?;
     }
     Ok(kernel)
+}
+
+/// Parses `--caps`: five hex masks (inheritable, permitted, effective,
+/// bounding, ambient).
+fn parse_caps(s: &str) -> anyhow::Result<moat_sentry::kernel::creds::Capabilities> {
+    let masks: Vec<u64> = s
+        .split(',')
+        .map(|m| u64::from_str_radix(m, 16).with_context(|| format!("parse capability mask {m:?} of --caps")))
+        .collect::<anyhow::Result<_>>()?;
+    let [inheritable, permitted, effective, bounding, ambient] = masks[..] else {
+        anyhow::bail!("--caps takes five masks, got {}", masks.len());
+    };
+    Ok(moat_sentry::kernel::creds::Capabilities { permitted, effective, inheritable, bounding, ambient })
 }

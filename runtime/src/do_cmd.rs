@@ -192,6 +192,8 @@ pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
     if unsafe { libc::prctl(libc::PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) } == 1 {
         boot_args.push("--no-new-privs".into());
     }
+    // The command runs with the caller's capabilities, as it would natively.
+    boot_args.push(format!("--caps={}", caller_caps()));
     if let Some(d) = &dbg.debug_log {
         boot_args.push("--debug-log".into());
         boot_args.push(d.join("sentry.log").display().to_string());
@@ -227,4 +229,13 @@ pub fn run(args: DoArgs, dbg: &Debugging) -> anyhow::Result<i32> {
         (None, Some(s)) => 128 + s,
         _ => 1,
     })
+}
+
+/// The calling process's capability sets as boot's `--caps` takes them:
+/// inheritable, permitted, effective, bounding and ambient masks in hex.
+fn caller_caps() -> String {
+    use caps::CapSet;
+    let mask = |set: CapSet| caps::read(None, set).map_or(0u64, |s| s.iter().fold(0, |m, c| m | c.bitmask()));
+    let sets = [CapSet::Inheritable, CapSet::Permitted, CapSet::Effective, CapSet::Bounding, CapSet::Ambient];
+    sets.map(|s| format!("{:x}", mask(s))).join(",")
 }

@@ -368,3 +368,8 @@ fn raw_clone_of_threads_and_shared_memory_processes() {
 fn threads_blocked_in_io_are_woken_in_turn() {
     same_as_native("threads_io");
 }
+
+#[test]
+fn credentials_and_capabilities_through_set_ids_capset_prctl_and_execve() {
+    same_as_native("caps_ids");
+}

@@ -114,10 +114,8 @@ fn exec(k: &KernelRef, inc: Incoming) {
         argv: process.args.iter().map(|a| a.clone().into_bytes()).collect(),
         envp: process.env.iter().map(|e| e.clone().into_bytes()).collect(),
         creds: Creds {
-            uid: process.uid,
-            gid: process.gid,
-            groups: process.groups.clone(),
             no_new_privs: process.no_new_privs,
+            ..Creds::new(process.uid, process.gid, process.groups.clone())
         },
         rlimits: Vec::new(),
         umask: process.umask,

@@ -140,7 +140,7 @@ pub fn load_program(
             return Err(Errno::ENOEXEC.into());
         }
         let mut mm = AddressSpace::new().map_err(KernelError::from)?;
-        let facts = AuxFacts { uid: creds.uid, euid: creds.uid, gid: creds.gid, egid: creds.gid, secure: false };
+        let facts = AuxFacts { uid: creds.ruid, euid: creds.uid, gid: creds.rgid, egid: creds.gid, secure: false };
         let shown = String::from_utf8_lossy(&img.path).into_owned();
         let mut open_interp = |p: &[u8]| -> Result<loader::InterpFile, Errno> {
             let i = open_file(vfs, cwd, p)?;
@@ -212,11 +212,16 @@ pub fn execve(
 
 /// Puts the loaded program in place of the task's.
 fn commit(k: &super::Kernel, task: &mut Task, p: Program) {
+    // Capabilities and saved ids as execve of a file without set-id bits
+    // or file capabilities leaves them.
+    task.creds.exec();
+    let creds = task.creds.clone();
     // A plain exec makes the process dumpable again, as Linux does.
     if let Some(p) = k.procs().get_mut(task.pid) {
         p.undumpable = false;
     }
     k.proc_infos.update(task.pid, |i| {
+        i.creds = creds.clone();
         i.comm = p.comm.clone();
         i.cmdline = p.cmdline.clone();
         i.environ = p.environ.clone();

@@ -101,6 +101,7 @@ impl Task {
                 exe: p.exe.clone(),
                 cwd: found.path.clone(),
                 ids: (creds.uid, creds.gid),
+                creds: creds.clone(),
                 stub_pid: p.mm.stub_pid(),
                 ..procfs::ProcInfo::default()
             },

@@ -4,6 +4,7 @@
 
 pub mod blocking;
 pub mod cputime;
+pub mod creds;
 pub mod delivery;
 pub mod exec;
 pub mod fd_table;
@@ -77,19 +78,7 @@ impl ExitStatus {
     }
 }
 
-/// User and group ids of a task.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Creds {
-    /// Real, effective and saved user id.
-    pub uid: u32,
-    /// Real, effective and saved group id.
-    pub gid: u32,
-    /// Supplementary groups.
-    pub groups: Vec<u32>,
-    /// no_new_privs: set once (prctl, or the OCI spec's
-    /// `noNewPrivileges`), kept across fork and execve, never cleared.
-    pub no_new_privs: bool,
-}
+pub use creds::Creds;
 
 /// What the sandbox's first process is made of.
 #[derive(Debug)]
@@ -493,7 +482,9 @@ impl Task {
         let limits = rlimits::limits_text(&self.rlimits);
         let ids = (self.creds.uid, self.creds.gid);
         let stub_pid = self.mm.stub_pid();
+        let creds = self.creds.clone();
         k.proc_infos.update(self.pid, |i| {
+            i.creds = creds;
             i.fds = fds;
             i.maps = maps;
             i.fdinfo = fdinfo;

@@ -54,6 +54,8 @@ pub struct ProcInfo {
     pub limits: Vec<u8>,
     /// Real user and group id, as of the same moment.
     pub ids: (u32, u32),
+    /// Credentials as /proc/PID/status shows them.
+    pub creds: super::Creds,
     /// Each descriptor's status flags and position (fdinfo).
     pub fdinfo: Vec<(i32, i32, u64)>,
     /// The host pid of its stub (whose memory figures are the process's).
@@ -213,7 +215,8 @@ impl ProcFs {
             b"environ" => SynthNode::File(info.environ),
             b"auxv" => SynthNode::File(info.auxv),
             b"limits" => SynthNode::File(info.limits),
-            b"statm" => host_file(&format!("/proc/{}/statm", info.stub_pid)).unwrap_or(SynthNode::File(b"0 0 0 0 0 0 0\n".to_vec())),
+            b"statm" => host_file(&format!("/proc/{}/statm", info.stub_pid))
+                .unwrap_or(SynthNode::File(b"0 0 0 0 0 0 0\n".to_vec())),
             b"mounts" => SynthNode::File(super::procfs_sys::MOUNTS.to_vec()),
             b"mountinfo" => SynthNode::File(super::procfs_sys::mountinfo()),
             b"cgroup" => SynthNode::File(b"0::/\n".to_vec()),
@@ -241,19 +244,7 @@ impl ProcFs {
                 f.push('\n');
                 SynthNode::File(f.into_bytes())
             }
-            b"status" => SynthNode::File(
-                format!(
-                    "Name:\t{comm}\nUmask:\t0022\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{}\n\
-                     TracerPid:\t0\nUid:\t{u}\t{u}\t{u}\t{u}\nGid:\t{g}\t{g}\t{g}\t{g}\nFDSize:\t64\nGroups:\t\nThreads:\t{n}\n",
-                    state.0,
-                    state.1,
-                    proc.ppid,
-                    u = info.ids.0,
-                    g = info.ids.1,
-                    n = threads.len(),
-                )
-                .into_bytes(),
-            ),
+            b"status" => SynthNode::File(status_text(&comm, pid, state, proc.ppid, &info.creds, threads.len())),
             _ => return Err(Errno::ENOENT),
         })
     }
@@ -323,4 +314,34 @@ fn threads_of(k: &Kernel, pid: i32) -> Vec<i32> {
         t.extend(g.tids().into_iter().filter(|&x| x != pid));
     }
     t
+}
+
+/// /proc/PID/status: identity, ids, threads, capabilities.
+fn status_text(comm: &str, pid: i32, state: (&str, &str), ppid: i32, c: &super::Creds, threads: usize) -> Vec<u8> {
+    let groups: Vec<String> = c.groups.iter().map(u32::to_string).collect();
+    let k = &c.caps;
+    format!(
+        "Name:\t{comm}\nUmask:\t0022\nState:\t{} ({})\nTgid:\t{pid}\nNgid:\t0\nPid:\t{pid}\nPPid:\t{ppid}\n\
+         TracerPid:\t0\nUid:\t{}\t{}\t{}\t{}\nGid:\t{}\t{}\t{}\t{}\nFDSize:\t64\nGroups:\t{} \nThreads:\t{threads}\n\
+         CapInh:\t{:016x}\nCapPrm:\t{:016x}\nCapEff:\t{:016x}\nCapBnd:\t{:016x}\nCapAmb:\t{:016x}\n\
+         NoNewPrivs:\t{}\nSeccomp:\t0\n",
+        state.0,
+        state.1,
+        c.ruid,
+        c.uid,
+        c.suid,
+        c.fsuid,
+        c.rgid,
+        c.gid,
+        c.sgid,
+        c.fsgid,
+        groups.join(" "),
+        k.inheritable,
+        k.permitted,
+        k.effective,
+        k.bounding,
+        k.ambient,
+        u8::from(c.no_new_privs),
+    )
+    .into_bytes()
 }

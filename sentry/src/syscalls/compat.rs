@@ -42,17 +42,10 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_inotify_add_watch => {
             "events for the changes the sandbox makes (create, delete, modify, close, move, delete-self); none for changes made on the host behind the Gofer, no IN_ATTRIB, IN_OPEN or IN_ACCESS"
         }
-        libc::SYS_setuid
-        | libc::SYS_setgid
-        | libc::SYS_setreuid
-        | libc::SYS_setregid
-        | libc::SYS_setresuid
-        | libc::SYS_setresgid => {
-            "one id per task stands for the real, effective and saved ids until credentials come (the security issue); ids that would split move together to the effective one"
-        }
-        libc::SYS_setfsuid | libc::SYS_setfsgid => "the file system ids are the effective ones; nothing changes",
+        libc::SYS_capget => "another process's sets are not kept where a caller can read them (EPERM)",
+        libc::SYS_capset => "no file capabilities or set-id executables yet, so execve grants only by Linux's root and ambient rules",
         libc::SYS_socket => {
-            "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes); no bind, listen, accept or connect yet, so only socketpairs connect"
+            "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes)"
         }
         libc::SYS_socketpair => {
             "SO_PEERCRED is the creator's credentials, as Linux; SO_RCVTIMEO / SO_SNDTIMEO are not applied to waits"
@@ -73,7 +66,7 @@ fn partial(nr: u64) -> Option<&'static str> {
             "Gofer files, /proc and /dev; /proc/self/fd/N and /dev/std* share the open file; no O_TMPFILE, O_PATH opens the file for reading"
         }
         libc::SYS_prctl => {
-            "PR_SET/GET_NAME, PR_SET/GET_NO_NEW_PRIVS (no privilege gain exists yet to stop), PR_SET/GET_PDEATHSIG, PR_SET/GET_CHILD_SUBREAPER, PR_SET/GET_DUMPABLE, PR_SET/GET_TIMERSLACK (recorded, per process), PR_CAPBSET_READ (the full set until capabilities come); others EINVAL"
+            "PR_SET/GET_NAME, PR_SET/GET_NO_NEW_PRIVS (no privilege gain through execve exists yet to stop), PR_SET/GET_PDEATHSIG, PR_SET/GET_CHILD_SUBREAPER, PR_SET/GET_DUMPABLE, PR_SET/GET_TIMERSLACK (recorded, per process), PR_CAPBSET_READ / DROP, PR_CAP_AMBIENT, PR_SET/GET_KEEPCAPS, PR_GET_SECUREBITS (always 0); others EINVAL"
         }
         libc::SYS_mq_notify => "SIGEV_SIGNAL and SIGEV_NONE; SIGEV_THREAD needs netlink sockets (EINVAL)",
         libc::SYS_mq_open => "queues are the Sentry's; poll reports a full queue writable; no permission checks yet",

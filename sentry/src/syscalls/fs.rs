@@ -70,7 +70,7 @@ pub(super) fn do_open(
     } else {
         base_dir(t, dirfd, &p)?
     };
-    let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
+    let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
     let creating = flags & libc::O_CREAT != 0 && k.inotify.active() && k.vfs.lookup(&base, &p, false).is_err();
     let opened = loop {
         match k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve) {

@@ -124,20 +124,6 @@ pub(super) fn getgroups(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     Ok(groups.len() as i64)
 }
 
-pub(super) fn getresuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    for addr in [a[0], a[1], a[2]] {
-        t.mm.copy_out(addr, &t.creds.uid.to_le_bytes())?;
-    }
-    Ok(0)
-}
-
-pub(super) fn getresgid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
-    for addr in [a[0], a[1], a[2]] {
-        t.mm.copy_out(addr, &t.creds.gid.to_le_bytes())?;
-    }
-    Ok(0)
-}
-
 pub(super) fn getpriority(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (which, who) = (a[0] as u32, int(a[1]));
     match which {

@@ -106,7 +106,7 @@ pub(super) fn mq_timedsend(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResu
     if let Some(Notify { pid, signo, value }) = notify
         && signo > 0
     {
-        let info = SigInfo { signo, code: SI_MESGQ, pid: t.pid, uid: t.creds.uid, value, ..SigInfo::default() };
+        let info = SigInfo { signo, code: SI_MESGQ, pid: t.pid, uid: t.creds.ruid, value, ..SigInfo::default() };
         let _ = k.send_signal(pid, info);
     }
     Ok(0)

@@ -62,14 +62,6 @@ pub(super) fn gettid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
     Ok(t.tid as i64)
 }
 
-pub(super) fn getuid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
-    Ok(t.creds.uid as i64)
-}
-
-pub(super) fn getgid(_k: &KernelRef, t: &mut Task, _a: &[u64; 6]) -> SysResult {
-    Ok(t.creds.gid as i64)
-}
-
 pub(super) fn set_tid_address(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.clear_child_tid = a[0];
     Ok(t.tid as i64)
@@ -102,6 +94,9 @@ pub(super) fn arch_prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
 }
 
 pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    if let Some(r) = super::creds::prctl_caps(t, a) {
+        return r;
+    }
     match int(a[0]) {
         libc::PR_SET_NAME => {
             // Linux copies at most 16 bytes and keeps 15.
@@ -161,11 +156,6 @@ pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
             0 => DEFAULT_TIMER_SLACK_NS,
             v => v.min(i64::MAX as u64) as i64,
         }),
-        libc::PR_CAPBSET_READ => {
-            // Until capabilities come (the security issue), every task has
-            // the full bounding set; numbers past the host's last are EINVAL.
-            if a[1] > last_cap() { Err(Errno::EINVAL.into()) } else { Ok(1) }
-        }
         _ => Err(Errno::EINVAL.into()),
     }
 }
@@ -187,11 +177,6 @@ fn set_proc(k: &KernelRef, t: &Task, f: impl FnOnce(&mut crate::kernel::process:
 fn put_int(t: &Task, addr: u64, v: i32) -> SysResult {
     t.mm.copy_out(addr, &v.to_le_bytes())?;
     Ok(0)
-}
-
-/// The highest capability number the host kernel knows.
-fn last_cap() -> u64 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(40)
 }
 
 pub(super) fn uname(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {

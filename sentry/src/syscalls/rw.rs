@@ -58,7 +58,7 @@ fn fsize_room(t: &Task, f: &OpenFile, offset: Option<i64>, len: usize) -> Result
         None => nix::unistd::lseek(&f.fd, 0, nix::unistd::Whence::SeekCur)? as u64,
     };
     if pos >= limit {
-        t.queue.send(SigInfo::user(libc::SIGXFSZ, t.pid, t.creds.uid));
+        t.queue.send(SigInfo::user(libc::SIGXFSZ, t.pid, t.creds.ruid));
         return Ok(None);
     }
     Ok(Some(len.min((limit - pos) as usize)))
@@ -86,7 +86,7 @@ pub(super) fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option
     };
     if let Err(SysError::Errno(Errno::EPIPE)) = r {
         // As Linux, the writer also gets SIGPIPE.
-        t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.uid));
+        t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.ruid));
     }
     r
 }

@@ -64,7 +64,7 @@ fn send_to(k: &KernelRef, t: &Task, targets: Vec<i32>, info: SigInfo) -> SysResu
     let mut sent = false;
     let mut err = Errno::ESRCH;
     for pid in targets {
-        match k.send_signal(pid, SigInfo { pid: t.pid, uid: t.creds.uid, ..info }) {
+        match k.send_signal(pid, SigInfo { pid: t.pid, uid: t.creds.ruid, ..info }) {
             Ok(()) => sent = true,
             Err(e) => err = e,
         }
@@ -120,7 +120,7 @@ fn to_thread(k: &KernelRef, t: &Task, tgid: Option<i32>, tid: i32, sig: i32) -> 
     if sig == 0 {
         return Ok(0);
     }
-    let info = SigInfo { signo: sig, code: libc::SI_TKILL, pid: t.pid, uid: t.creds.uid, ..SigInfo::default() };
+    let info = SigInfo { signo: sig, code: libc::SI_TKILL, pid: t.pid, uid: t.creds.ruid, ..SigInfo::default() };
     k.send_to_thread(tgid, tid, info)?;
     Ok(0)
 }

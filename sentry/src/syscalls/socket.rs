@@ -164,7 +164,7 @@ fn send_on(
             Err(Errno::EAGAIN) => {}
             Err(Errno::EPIPE) => {
                 if flags & libc::MSG_NOSIGNAL == 0 {
-                    t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.uid));
+                    t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.ruid));
                 }
                 return if done > 0 { Ok(done as i64) } else { Err(Errno::EPIPE.into()) };
             }

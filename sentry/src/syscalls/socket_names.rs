@@ -93,7 +93,7 @@ fn bind_name(k: &KernelRef, t: &Task, f: &Arc<OpenFile>, name: Option<UnixName>)
     let key = match &name {
         UnixName::Abstract(n) => NameKey::Abstract(n.clone()),
         UnixName::Path(p) => {
-            let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
+            let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
             let mode = libc::S_IFSOCK | (0o777 & !t.umask);
             k.vfs.mknod(&t.cwd, p, mode, owner).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
             let found = k.vfs.lookup(&t.cwd, p, false)?;
@@ -121,7 +121,7 @@ pub(super) fn bind(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     if bound && let Some(UnixName::Path(p)) = &name {
-        let owner = Owner { uid: t.creds.uid, gid: t.creds.gid };
+        let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
         let mode = libc::S_IFSOCK | (0o777 & !t.umask);
         k.vfs.mknod(&t.cwd, p, mode, owner).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
         let _ = k.vfs.unlink(&t.cwd, p, false);

@@ -130,7 +130,7 @@ fn pipe_op(
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) if !nonblocking => {}
             Err(Errno::EPIPE) => {
-                t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.uid));
+                t.queue.send(SigInfo::user(libc::SIGPIPE, t.pid, t.creds.ruid));
                 return Err(Errno::EPIPE.into());
             }
             Err(e) => return Err(e.into()),

@@ -13,7 +13,7 @@ fn path(t: &Task, addr: u64) -> Result<Vec<u8>, Errno> {
 }
 
 fn owner(t: &Task) -> Owner {
-    Owner { uid: t.creds.uid, gid: t.creds.gid }
+    Owner { uid: t.creds.fsuid, gid: t.creds.fsgid }
 }
 
 fn do_mkdir(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysResult {
