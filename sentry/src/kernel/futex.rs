@@ -16,6 +16,9 @@ use nix::errno::Errno;
 use super::blocking::Woken;
 use super::sigqueue::SignalQueue;
 
+/// How long a waiter spins before it sleeps, in microseconds.
+const SPIN_US: u64 = 10;
+
 /// What a futex word is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum FutexKey {
@@ -97,6 +100,16 @@ impl FutexTable {
         not_waking: u64,
         deadline: Option<Instant>,
     ) -> Result<(), Woken> {
+        // A wake often follows within microseconds (a lock handed over, a
+        // ping-pong): a short spin saves the sleep and the cross-CPU wake-up
+        // of a host poll.
+        let spin_until = Instant::now() + std::time::Duration::from_micros(SPIN_US);
+        while Instant::now() < spin_until {
+            if w.woken() {
+                return Ok(());
+            }
+            std::hint::spin_loop();
+        }
         loop {
             queue.drain_interrupt();
             if w.woken() {

@@ -43,10 +43,10 @@ fn partial(nr: u64) -> Option<&'static str> {
             "events for the changes the sandbox makes (create, delete, modify, close, move, delete-self); none for changes made on the host behind the Gofer, no IN_ATTRIB, IN_OPEN or IN_ACCESS"
         }
         libc::SYS_capget => "another process's sets are not kept where a caller can read them (EPERM)",
-        libc::SYS_capset => "no file capabilities or set-id executables yet, so execve grants only by Linux's root and ambient rules",
-        libc::SYS_socket => {
-            "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes)"
+        libc::SYS_capset => {
+            "no file capabilities or set-id executables yet, so execve grants only by Linux's root and ambient rules"
         }
+        libc::SYS_socket => "AF_UNIX only (AF_INET and others: EAFNOSUPPORT until networking comes)",
         libc::SYS_socketpair => {
             "SO_PEERCRED is the creator's credentials, as Linux; SO_RCVTIMEO / SO_SNDTIMEO are not applied to waits"
         }
