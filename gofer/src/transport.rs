@@ -104,7 +104,8 @@ impl Receiver {
             }
             match recvmsg::<()>(sock.as_raw_fd(), &mut iov, Some(&mut cmsg), how) {
                 Err(Errno::EAGAIN) if spinning => {
-                    std::hint::spin_loop();
+                    // Yield, not spin: the peer may need this very CPU.
+                    std::thread::yield_now();
                     continue;
                 }
                 Err(Errno::EINTR) => continue,

@@ -19,14 +19,15 @@ gcc -O2 -static -o "$work/futex_pingpong" tests/bench/c/futex_pingpong.c
 gcc -O2 -static -o "$work/thread_create" tests/bench/c/thread_create.c
 printf '#include <stdio.h>\nint main(void) { puts("hello"); return 0; }\n' > "$work/hello.c"
 
-# name|command (run through /bin/sh -c in each environment; /tmp is
-# writable in all three: the host's, moat's tmpfs, runsc's overlay).
+# name|command, run through /bin/sh -c in each environment. Files go to
+# /dev/shm, a memory file system in all three (natively /tmp is this host's
+# disk, while moat's and runsc's /tmp are in memory).
 cases=(
     "\`python3 -c pass\`|/usr/bin/python3 -c pass"
     "\`python3 -c 'import json, sqlite3, asyncio'\`|/usr/bin/python3 -c 'import json, sqlite3, asyncio'"
-    "gcc hello world build|gcc -o /tmp/moat-bench-hello $work/hello.c && rm -f /tmp/moat-bench-hello"
-    "sqlite3: 100,000 inserts in a transaction|rm -f /tmp/moat-bench.db && sqlite3 /tmp/moat-bench.db 'begin; create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i<100000) insert into t select i from c; commit;' && rm -f /tmp/moat-bench.db"
-    "git: commit of 1,000 files|d=\$(mktemp -d) && cd \$d && git init -q && for i in \$(seq 1000); do echo \$i > f\$i; done && git add . && git -c user.name=b -c user.email=b@b commit -qm x && cd / && rm -rf \$d"
+    "gcc hello world build|gcc -o /dev/shm/moat-bench-hello $work/hello.c && rm -f /dev/shm/moat-bench-hello"
+    "sqlite3: 100,000 inserts in a transaction|rm -f /dev/shm/moat-bench.db && sqlite3 /dev/shm/moat-bench.db 'begin; create table t(x); with recursive c(i) as (select 1 union all select i+1 from c where i<100000) insert into t select i from c; commit;' && rm -f /dev/shm/moat-bench.db"
+    "git: commit of 1,000 files|d=\$(mktemp -d -p /dev/shm) && cd \$d && git init -q && for i in \$(seq 1000); do echo \$i > f\$i; done && git add . && git -c user.name=b -c user.email=b@b commit -qm x && cd / && rm -rf \$d"
 )
 rows=()
 for c in "${cases[@]}"; do

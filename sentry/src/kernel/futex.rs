@@ -108,7 +108,8 @@ impl FutexTable {
             if w.woken() {
                 return Ok(());
             }
-            std::hint::spin_loop();
+            // Yield, not spin: the waker may need this very CPU.
+            std::thread::yield_now();
         }
         loop {
             queue.drain_interrupt();
