@@ -373,3 +373,8 @@ fn threads_blocked_in_io_are_woken_in_turn() {
 fn credentials_and_capabilities_through_set_ids_capset_prctl_and_execve() {
     same_as_native("caps_ids");
 }
+
+#[test]
+fn chown_chmod_and_kill_are_checked_against_credentials() {
+    same_as_native("cap_checks");
+}

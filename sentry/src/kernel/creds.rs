@@ -9,6 +9,14 @@ use nix::errno::Errno;
 pub const CAP_LAST_CAP: u32 = 40;
 /// Every capability.
 pub const ALL_CAPS: u64 = (1u64 << (CAP_LAST_CAP + 1)) - 1;
+/// `CAP_CHOWN`.
+pub const CAP_CHOWN: u32 = 0;
+/// `CAP_FOWNER`.
+pub const CAP_FOWNER: u32 = 3;
+/// `CAP_FSETID`.
+pub const CAP_FSETID: u32 = 4;
+/// `CAP_KILL`.
+pub const CAP_KILL: u32 = 5;
 /// `CAP_SETGID`.
 pub const CAP_SETGID: u32 = 6;
 /// `CAP_SETUID`.
@@ -101,6 +109,33 @@ impl Creds {
     /// Whether `gid` is the effective group or a supplementary one.
     pub fn in_group(&self, gid: u32) -> bool {
         self.fsgid == gid || self.groups.contains(&gid)
+    }
+
+    /// chown's rules (`chown_ok`, `chgrp_ok`) for a file owned by
+    /// `owner` (uid, gid): the owner may "change" the user to itself and the
+    /// group to one of its own; anything else needs CAP_CHOWN.
+    pub fn may_chown(&self, owner: (u32, u32), uid: Option<u32>, gid: Option<u32>) -> Result<(), Errno> {
+        let owns = self.fsuid == owner.0;
+        let uid_ok = uid.is_none_or(|u| (owns && u == owner.0) || self.capable(CAP_CHOWN));
+        let gid_ok = gid.is_none_or(|g| (owns && (g == owner.1 || self.in_group(g))) || self.capable(CAP_CHOWN));
+        if uid_ok && gid_ok { Ok(()) } else { Err(Errno::EPERM) }
+    }
+
+    /// chmod's rule: the owner, or CAP_FOWNER. Returns the mode to set:
+    /// the set-group-id bit goes when the file's group is not the caller's
+    /// and it lacks CAP_FSETID, as Linux drops it.
+    pub fn may_chmod(&self, owner: (u32, u32), mode: u32) -> Result<u32, Errno> {
+        if self.fsuid != owner.0 && !self.capable(CAP_FOWNER) {
+            return Err(Errno::EPERM);
+        }
+        let keep_sgid = self.in_group(owner.1) || self.capable(CAP_FSETID);
+        Ok(if keep_sgid { mode } else { mode & !libc::S_ISGID })
+    }
+
+    /// kill's rule (`kill_ok_by_cred`): a real or effective id of the
+    /// sender matches the target's real or saved id, or CAP_KILL.
+    pub fn may_signal(&self, target: &Creds) -> bool {
+        self.capable(CAP_KILL) || [self.ruid, self.uid].iter().any(|&u| u == target.ruid || u == target.suid)
     }
 
     /// After a change of the user ids: capabilities follow as Linux's

@@ -245,6 +245,12 @@ impl Kernel {
         self.queue_signal(q.ok_or(Errno::ESRCH)?, info)
     }
 
+    /// The process thread `tid` belongs to.
+    pub fn process_of(&self, tid: i32) -> Option<i32> {
+        let groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
+        groups.values().find(|g| g.thread(tid).is_some()).map(|g| g.tgid)
+    }
+
     /// The thread group of process `pid`.
     pub fn group(&self, pid: i32) -> Option<Arc<thread_group::ThreadGroup>> {
         self.groups.lock().unwrap_or_else(|p| p.into_inner()).get(&pid).cloned()

@@ -88,6 +88,11 @@ impl ProcInfos {
         self.infos.lock().unwrap_or_else(|p| p.into_inner()).remove(&pid);
     }
 
+    /// The credentials process `pid` last published.
+    pub fn creds(&self, pid: i32) -> Option<super::Creds> {
+        self.infos.lock().unwrap_or_else(|p| p.into_inner()).get(&pid).map(|i| i.creds.clone())
+    }
+
     /// A copy of what /proc shows of `pid`.
     pub fn get_copy(&self, pid: i32) -> Option<ProcInfo> {
         self.get(pid)

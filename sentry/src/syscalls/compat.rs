@@ -81,7 +81,7 @@ fn partial(nr: u64) -> Option<&'static str> {
         }
         libc::SYS_readlink | libc::SYS_readlinkat => "no /proc/PID/fd links yet",
         libc::SYS_access | libc::SYS_faccessat | libc::SYS_faccessat2 => {
-            "the sandbox runs as root: no permission checks yet"
+            "no permission checks against the mode bits yet (the sandbox's credentials are not checked on access)"
         }
         libc::SYS_clock_gettime | libc::SYS_clock_getres => {
             "the caller's own CPU-time clocks (its stub's host CPU time), not other processes' (clock_getcpuclockid)"

@@ -13,37 +13,37 @@ fn id(v: u64) -> u32 {
     v as u32
 }
 
-pub(super) fn setuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setuid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setuid(id(a[0]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setgid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setgid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setgid(id(a[0]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setreuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setreuid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setreuid(id(a[0]), id(a[1]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setregid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setregid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setregid(id(a[0]), id(a[1]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setresuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setresuid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setresuid(id(a[0]), id(a[1]), id(a[2]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setresgid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setresgid(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     t.creds.setresgid(id(a[0]), id(a[1]), id(a[2]))?;
-    Ok(0)
+    publish(k, t)
 }
 
-pub(super) fn setgroups(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn setgroups(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let n = a[0] as i32;
     if n < 0 || n as u64 > NGROUPS_MAX {
         return Err(Errno::EINVAL.into());
@@ -51,7 +51,7 @@ pub(super) fn setgroups(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     let raw = t.mm.copy_in(a[1], n as usize * 4)?;
     let groups = raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
     t.creds.setgroups(groups)?;
-    Ok(0)
+    publish(k, t)
 }
 
 pub(super) fn setfsuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -60,6 +60,14 @@ pub(super) fn setfsuid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 
 pub(super) fn setfsgid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(i64::from(t.creds.setfsgid(id(a[0]))))
+}
+
+/// Shows the task's new credentials to others: /proc/PID/status and the
+/// permission checks of those who signal it.
+fn publish(k: &KernelRef, t: &Task) -> SysResult {
+    let creds = t.creds.clone();
+    k.proc_infos.update(t.pid, |i| i.creds = creds);
+    Ok(0)
 }
 
 /// Writes three ids to three pointers (getresuid, getresgid).
@@ -140,7 +148,7 @@ pub(super) fn capget(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(0)
 }
 
-pub(super) fn capset(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn capset(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (words, pid) = header(t, a[0])?;
     if pid != 0 && pid != t.tid {
         return Err(Errno::EPERM.into());
@@ -149,7 +157,7 @@ pub(super) fn capset(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let word = |i: usize| u64::from(u32::from_le_bytes([raw[i * 4], raw[i * 4 + 1], raw[i * 4 + 2], raw[i * 4 + 3]]));
     let set = |k: usize| (0..words).fold(0u64, |acc, w| acc | word(w * 3 + k) << (32 * w));
     t.creds.capset(set(0), set(1), set(2))?;
-    Ok(0)
+    publish(k, t)
 }
 
 /// prctl's capability operations (PR_CAPBSET_*, PR_CAP_AMBIENT,

@@ -53,17 +53,34 @@ fn check_signo(sig: i32) -> Result<(), Errno> {
     if (0..=64).contains(&sig) { Ok(()) } else { Err(Errno::EINVAL) }
 }
 
+/// Whether `t` may signal process `pid`: by its credentials (or
+/// CAP_KILL), or SIGCONT within its session, as Linux's kill permits.
+fn permitted(k: &KernelRef, t: &Task, pid: i32, signo: i32) -> bool {
+    let Some(target) = k.proc_infos.creds(pid) else { return true };
+    if t.creds.may_signal(&target) {
+        return true;
+    }
+    let procs = k.procs();
+    let sid = |p: i32| procs.get(p).map(|x| x.sid);
+    signo == libc::SIGCONT && sid(pid).is_some() && sid(pid) == sid(t.pid)
+}
+
 /// Sends `sig` from `t` to each pid of `targets`; ESRCH if there are none.
 fn send_to(k: &KernelRef, t: &Task, targets: Vec<i32>, info: SigInfo) -> SysResult {
     if targets.is_empty() {
         return Err(Errno::ESRCH.into());
     }
-    if info.signo == 0 {
-        return Ok(0);
-    }
     let mut sent = false;
     let mut err = Errno::ESRCH;
     for pid in targets {
+        if !permitted(k, t, pid, info.signo) {
+            err = Errno::EPERM;
+            continue;
+        }
+        if info.signo == 0 {
+            sent = true;
+            continue;
+        }
         match k.send_signal(pid, SigInfo { pid: t.pid, uid: t.creds.ruid, ..info }) {
             Ok(()) => sent = true,
             Err(e) => err = e,
@@ -116,6 +133,10 @@ fn to_thread(k: &KernelRef, t: &Task, tgid: Option<i32>, tid: i32, sig: i32) -> 
     };
     if !exists {
         return Err(Errno::ESRCH.into());
+    }
+    let pid = tgid.or_else(|| k.process_of(tid)).unwrap_or(tid);
+    if !permitted(k, t, pid, sig) {
+        return Err(Errno::EPERM.into());
     }
     if sig == 0 {
         return Ok(0);

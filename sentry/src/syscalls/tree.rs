@@ -155,14 +155,37 @@ pub(super) fn linkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 }
 
 /// Sets `attr` on the file `p` names (`follow`ing a last symlink or not).
-fn set_by_path(k: &KernelRef, t: &Task, dirfd: i32, p: u64, follow: bool, attr: SetAttr) -> SysResult {
+fn set_by_path(k: &KernelRef, t: &Task, dirfd: i32, p: u64, follow: bool, mut attr: SetAttr) -> SysResult {
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
     let found = k.vfs.lookup(&base, &p, follow)?;
-    let r = k.vfs.set_attr(&found, attr);
+    // The owner as it is now (the cached lookup may predate a chown).
+    let r = k
+        .vfs
+        .fresh_stat(&found)
+        .and_then(|st| check_owner_change(t, (st.uid, st.gid), &mut attr))
+        .and_then(|()| k.vfs.set_attr(&found, attr));
     k.vfs.release(found.handle);
     r?;
     Ok(0)
+}
+
+/// chown and chmod against the caller's credentials, for a file owned by
+/// `owner`; chmod's mode may lose its set-group-id bit.
+fn check_owner_change(t: &Task, owner: (u32, u32), attr: &mut SetAttr) -> Result<(), Errno> {
+    if attr.uid.is_some() || attr.gid.is_some() {
+        t.creds.may_chown(owner, attr.uid, attr.gid)?;
+    }
+    if let Some(mode) = attr.mode {
+        attr.mode = Some(t.creds.may_chmod(owner, mode)?);
+    }
+    Ok(())
+}
+
+/// The owner of host file `fd`.
+fn fd_owner(fd: &impl std::os::fd::AsFd) -> Result<(u32, u32), Errno> {
+    let st = nix::sys::stat::fstat(fd)?;
+    Ok((st.st_uid, st.st_gid))
 }
 
 fn mode_attr(mode: u64) -> SetAttr {
@@ -179,7 +202,8 @@ pub(super) fn fchmodat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn fchmod(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
-    nix::sys::stat::fchmod(&f.fd, nix::sys::stat::Mode::from_bits_truncate(a[1] as u32 & 0o7777))?;
+    let mode = t.creds.may_chmod(fd_owner(&f.fd)?, a[1] as u32 & 0o7777)?;
+    nix::sys::stat::fchmod(&f.fd, nix::sys::stat::Mode::from_bits_truncate(mode))?;
     Ok(0)
 }
 
@@ -207,6 +231,7 @@ pub(super) fn fchownat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 pub(super) fn fchown(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
     let id = |v: u64| (v as u32 != u32::MAX).then_some(v as u32);
+    t.creds.may_chown(fd_owner(&f.fd)?, id(a[1]), id(a[2]))?;
     nix::unistd::fchown(&f.fd, id(a[1]).map(Into::into), id(a[2]).map(Into::into))?;
     Ok(0)
 }
