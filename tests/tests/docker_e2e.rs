@@ -122,6 +122,19 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     assert_eq!(same_as_runc(&d, &[], &["echo", "hi"]), "hi\n");
     same_as_runc(&d, &[], &["sh", "-c", "exit 3"]);
     same_as_runc(&d, &["--user", "1000:1000"], &["id"]);
+    // Capabilities: the spec's sets, what execve makes of them, and chown
+    // checked against them.
+    let caps = [
+        "sh",
+        "-c",
+        "touch /tmp/f; chown 1 /tmp/f 2>/dev/null; echo chown rc=$?; grep -E 'Cap|NoNew' /proc/self/status",
+    ];
+    let out = same_as_runc(&d, &["--cap-drop", "CHOWN"], &caps);
+    assert!(out.contains("chown rc=1"), "{out}");
+    let out = same_as_runc(&d, &[], &caps);
+    assert!(out.contains("chown rc=0"), "{out}");
+    same_as_runc(&d, &["--cap-add", "SYS_TIME", "--security-opt", "no-new-privileges"], &caps);
+    same_as_runc(&d, &["--user", "1000:1000", "--cap-add", "NET_ADMIN"], &caps);
     same_as_runc(&d, &["-e", "A=b", "-w", "/tmp", "--hostname", "box"], &["sh", "-c", "echo $A; pwd; hostname"]);
     same_as_runc(&d, &[], &["/no/such/program"]);
 

@@ -281,6 +281,9 @@ fn boot_args(plan: &Plan, control: &Path, debugging: &[String]) -> Vec<String> {
     if plan.no_new_privs {
         args.push("--no-new-privs".into());
     }
+    if let Some(c) = &plan.caps {
+        args.push(format!("--caps={c}"));
+    }
     if plan.netns == NetNs::New {
         args.push("--loopback-up".into());
     }
