@@ -262,6 +262,26 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
     })
 }
 
+/// The five sets of `process.capabilities` as hex masks: inheritable,
+/// permitted, effective, bounding, ambient. Names this kernel does not know
+/// are left out, with a warning.
+fn caps_arg(c: &oci_spec::runtime::LinuxCapabilities, warnings: &mut Vec<String>) -> String {
+    use std::str::FromStr;
+    let mut mask = |set: &Option<oci_spec::runtime::Capabilities>| {
+        let mut m = 0u64;
+        for cap in set.iter().flatten() {
+            let name = serde_json::to_value(cap).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            match caps::Capability::from_str(&name) {
+                Ok(k) => m |= k.bitmask(),
+                Err(_) => warnings.push(format!("process.capabilities: {name} is not known, left out")),
+            }
+        }
+        m
+    };
+    let sets = [mask(c.inheritable()), mask(c.permitted()), mask(c.effective()), mask(c.bounding()), mask(c.ambient())];
+    sets.map(|m| format!("{m:x}")).join(",")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,24 +301,4 @@ mod tests {
         assert!(clean_destination("f", Path::new("a/b")).is_err());
         assert!(clean_destination("f", Path::new("/a/../b")).is_err());
     }
-}
-
-/// The five sets of `process.capabilities` as hex masks: inheritable,
-/// permitted, effective, bounding, ambient. Names this kernel does not know
-/// are left out, with a warning.
-fn caps_arg(c: &oci_spec::runtime::LinuxCapabilities, warnings: &mut Vec<String>) -> String {
-    use std::str::FromStr;
-    let mut mask = |set: &Option<oci_spec::runtime::Capabilities>| {
-        let mut m = 0u64;
-        for cap in set.iter().flatten() {
-            let name = serde_json::to_value(cap).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-            match caps::Capability::from_str(&name) {
-                Ok(k) => m |= k.bitmask(),
-                Err(_) => warnings.push(format!("process.capabilities: {name} is not known, left out")),
-            }
-        }
-        m
-    };
-    let sets = [mask(c.inheritable()), mask(c.permitted()), mask(c.effective()), mask(c.bounding()), mask(c.ambient())];
-    sets.map(|m| format!("{m:x}")).join(",")
 }
