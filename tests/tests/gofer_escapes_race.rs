@@ -26,11 +26,17 @@ fn race_dir_for_symlink(c: &GoferClient, w: &World, min_rounds: usize) -> (usize
         let stop = stop.clone();
         let dir = open(&tree, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()).unwrap();
         std::thread::spawn(move || {
-            let mut swaps = 0u64;
+            let (mut swaps, mut rng) = (0u64, 0x9e37_79b9_7f4a_7c15u64);
             while !stop.load(Ordering::Relaxed) {
                 renameat2(&dir, "d", &dir, "d_alt", RenameFlags::RENAME_EXCHANGE).expect("swap");
                 swaps += 1;
-                if swaps % 64 == 0 {
+                // On one CPU the walkers mostly run when this thread yields;
+                // a fixed period would show them one state only, a random
+                // one shows them both.
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                if rng % 4 == 0 {
                     std::thread::yield_now();
                 }
             }

@@ -66,10 +66,16 @@ pub(super) fn times(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     Ok(r as i64)
 }
 
-fn online_cpus() -> usize {
-    // SAFETY: sysconf has no memory effects.
-    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    usize::try_from(n).unwrap_or(1).max(1)
+/// The sandbox's CPUs as a mask of `len` bytes: those it was started
+/// with, not the CPU the Sentry pinned the caller's thread to.
+fn allowed_mask() -> Vec<u8> {
+    let cpus = crate::platform::ptrace::placement::allowed_cpus();
+    let top = cpus.iter().max().map_or(1, |m| m + 1);
+    let mut mask = vec![0u8; top.div_ceil(64) * 8];
+    for &c in cpus {
+        mask[c / 8] |= 1 << (c % 8);
+    }
+    mask
 }
 
 pub(super) fn sched_getaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -77,19 +83,12 @@ pub(super) fn sched_getaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> S
     if pid != 0 && pid != t.pid {
         return Err(Errno::ESRCH.into());
     }
-    // Every CPU the host has online: the Sentry's own pinning is not the
-    // application's business.
-    let cpus = online_cpus();
-    let need = cpus.div_ceil(64) * 8;
-    if len < need || len % 8 != 0 {
+    let mask = allowed_mask();
+    if len < mask.len() || len % 8 != 0 {
         return Err(Errno::EINVAL.into());
     }
-    let mut mask = vec![0u8; need];
-    for c in 0..cpus {
-        mask[c / 8] |= 1 << (c % 8);
-    }
     t.mm.copy_out(addr, &mask)?;
-    Ok(need as i64)
+    Ok(mask.len() as i64)
 }
 
 pub(super) fn sched_setaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
@@ -98,8 +97,8 @@ pub(super) fn sched_setaffinity(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> S
         return Err(Errno::ESRCH.into());
     }
     let mask = t.mm.copy_in(a[2], len.min(128))?;
-    let cpus = online_cpus();
-    let any = (0..cpus.min(mask.len() * 8)).any(|c| mask[c / 8] & (1 << (c % 8)) != 0);
+    let allowed = allowed_mask();
+    let any = mask.iter().zip(&allowed).any(|(m, a)| m & a != 0);
     if !any {
         return Err(Errno::EINVAL.into());
     }

@@ -30,6 +30,13 @@ static CPUS: LazyLock<Cpus> = LazyLock::new(|| {
     Cpus { ids, live }
 });
 
+/// The CPUs the sandbox may run on: the Sentry's affinity when it started,
+/// before it pinned any thread (what the application's sched_getaffinity
+/// reports, as a process started with that affinity sees natively).
+pub fn allowed_cpus() -> &'static [usize] {
+    &CPUS.ids
+}
+
 /// One pair's claim on a CPU, released when dropped.
 #[derive(Debug)]
 pub struct CpuClaim {
