@@ -82,8 +82,9 @@ impl Server {
         Ok(())
     }
 
-    /// Gives a newly made file its owner, unless it has it already: a chown
-    /// would clear set-id bits that the caller asked for.
+    /// Gives a newly made file its owner, unless it has it already. The
+    /// sandbox's file is made with that owner at once, so the set-id bits
+    /// the host's chown clears are put back (the Sentry decided them).
     fn set_owner(&self, fd: &OwnedFd, owner: Owner) -> Result<(), Errno> {
         let st = hostfs::stat(fd.as_fd())?;
         if (st.uid, st.gid) != (owner.uid, owner.gid) {
@@ -94,6 +95,12 @@ impl Server {
                 Some(Gid::from_raw(owner.gid)),
                 AtFlags::AT_EMPTY_PATH | AtFlags::AT_SYMLINK_NOFOLLOW,
             )?;
+            let after = hostfs::stat(fd.as_fd())?;
+            if after.mode != st.mode && st.file_type() == libc::S_IFREG {
+                let path = hostfs::proc_path(&self.proc_fd_dir, fd.as_fd());
+                let m = Mode::from_bits_truncate(st.mode & 0o7777);
+                fchmodat(nix::fcntl::AT_FDCWD, &path, m, FchmodatFlags::FollowSymlink)?;
+            }
         }
         Ok(())
     }

@@ -378,3 +378,8 @@ fn credentials_and_capabilities_through_set_ids_capset_prctl_and_execve() {
 fn chown_chmod_and_kill_are_checked_against_credentials() {
     same_as_native("cap_checks");
 }
+
+#[test]
+fn file_access_follows_mode_bits_owners_and_capabilities() {
+    same_as_native("dac_access");
+}

@@ -11,6 +11,10 @@ pub const CAP_LAST_CAP: u32 = 40;
 pub const ALL_CAPS: u64 = (1u64 << (CAP_LAST_CAP + 1)) - 1;
 /// `CAP_CHOWN`.
 pub const CAP_CHOWN: u32 = 0;
+/// `CAP_DAC_OVERRIDE`: read and write any file, search any directory.
+pub const CAP_DAC_OVERRIDE: u32 = 1;
+/// `CAP_DAC_READ_SEARCH`: read any file, read and search any directory.
+pub const CAP_DAC_READ_SEARCH: u32 = 2;
 /// `CAP_FOWNER`.
 pub const CAP_FOWNER: u32 = 3;
 /// `CAP_FSETID`.
@@ -99,6 +103,29 @@ impl Creds {
         };
         c.exec();
         c
+    }
+
+    /// The task as file-system checks see it: file-system ids,
+    /// supplementary groups, effective capabilities.
+    pub fn actor(&self) -> crate::vfs::access::Actor {
+        crate::vfs::access::Actor {
+            uid: self.fsuid,
+            gid: self.fsgid,
+            groups: self.groups.clone(),
+            caps: self.caps.effective,
+        }
+    }
+
+    /// The actor access(2) and faccessat without AT_EACCESS check as: the
+    /// real ids, and for a real uid of 0 the permitted capabilities, else
+    /// none (`access_override_creds`).
+    pub fn real_actor(&self) -> crate::vfs::access::Actor {
+        crate::vfs::access::Actor {
+            uid: self.ruid,
+            gid: self.rgid,
+            groups: self.groups.clone(),
+            caps: if self.ruid == 0 { self.caps.permitted } else { 0 },
+        }
     }
 
     /// Whether capability `cap` is in the effective set.

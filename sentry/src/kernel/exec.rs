@@ -9,6 +9,7 @@ use super::{KernelError, Task};
 use crate::loader::{self, AuxFacts, LoadError, ReadAt, elf};
 use crate::mm::{AddressSpace, MmError};
 use crate::vfs::Vfs;
+use crate::vfs::access::{Actor, MAY_EXEC};
 
 /// Interpreters nest at most this deep (Linux's limit), then ELOOP.
 const MAX_INTERP_DEPTH: usize = 4;
@@ -45,27 +46,26 @@ struct Image {
     program: Option<crate::vfs::inode_use::UseGuard>,
 }
 
-/// Finds and opens `path` for execution: a regular file with an execute
-/// bit, else EACCES.
-fn open_exec(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
-    open_checked(vfs, cwd, path, true)
+/// Finds and opens `path` for execution by `who`: a regular file it may
+/// execute, else EACCES.
+fn open_exec(vfs: &Vfs, cwd: &[u8], path: &[u8], who: &Actor) -> Result<Image, Errno> {
+    open_checked(vfs, cwd, path, true, who)
 }
 
-/// Finds and opens a regular file to read (an ELF interpreter).
-fn open_file(vfs: &Vfs, cwd: &[u8], path: &[u8]) -> Result<Image, Errno> {
-    open_checked(vfs, cwd, path, false)
+/// Finds and opens an ELF interpreter (which Linux checks for execution
+/// too, but does not mark as a running program).
+fn open_interp(vfs: &Vfs, cwd: &[u8], path: &[u8], who: &Actor) -> Result<Image, Errno> {
+    open_checked(vfs, cwd, path, false, who)
 }
 
-fn open_checked(vfs: &Vfs, cwd: &[u8], path: &[u8], exec: bool) -> Result<Image, Errno> {
-    let found = vfs.lookup(cwd, path, true)?;
+fn open_checked(vfs: &Vfs, cwd: &[u8], path: &[u8], exec: bool, who: &Actor) -> Result<Image, Errno> {
+    let found = vfs.lookup(cwd, path, true, who)?;
     let key = (found.stat.dev, found.stat.ino);
-    // The mode as it is now: a file the sandbox wrote or chmod'ed (a linker's
-    // output) may have a stale cached one.
-    let mode = vfs.fresh_stat(&found).map_or(found.stat.mode, |st| st.mode);
-    let checked = if found.stat.file_type() != libc::S_IFREG || (exec && mode & 0o111 == 0) {
+    let checked = if found.stat.file_type() != libc::S_IFREG {
         Err(Errno::EACCES)
     } else {
-        vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno())
+        who.permission(&vfs.perm_stat(&found.stat), MAY_EXEC)
+            .and_then(|()| vfs.gofer().open(found.handle, libc::O_RDONLY).map_err(|e| e.errno()))
     };
     let program = match (&checked, exec) {
         (Ok(_), true) => match vfs.inode_use.program(key) {
@@ -123,8 +123,9 @@ pub fn load_program(
     }
     loader::check_args(&argv, &envp)?;
     let mut target = path.to_vec();
+    let who = creds.actor();
     for _ in 0..=MAX_INTERP_DEPTH {
-        let img = open_exec(vfs, cwd, &target)?;
+        let img = open_exec(vfs, cwd, &target, &who)?;
         if let Some((interp, arg)) = elf::parse_shebang(&img.head) {
             // argv becomes: interpreter, its argument, the script as named,
             // then the original arguments after argv[0].
@@ -143,7 +144,7 @@ pub fn load_program(
         let facts = AuxFacts { uid: creds.ruid, euid: creds.uid, gid: creds.rgid, egid: creds.gid, secure: false };
         let shown = String::from_utf8_lossy(&img.path).into_owned();
         let mut open_interp = |p: &[u8]| -> Result<loader::InterpFile, Errno> {
-            let i = open_file(vfs, cwd, p)?;
+            let i = open_interp(vfs, cwd, p, &who)?;
             if i.head.len() < 64 || !elf::is_elf(&i.head) {
                 return Err(Errno::ELIBBAD);
             }

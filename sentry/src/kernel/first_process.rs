@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use super::fd_table::{self, FdTable};
 use super::{InitProcess, Kernel, NOFILE, Task, cputime, exec, procfs, rlimits, signals, thread_group, tty};
 use crate::vfs::Vfs;
+use crate::vfs::access::Actor;
 
 /// The search list execvp uses when the environment has no PATH.
 const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -16,7 +17,7 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
 /// `/` is looked for in the sandbox's own tree along the PATH of the
 /// environment it is given (or the usual default); the first executable
 /// regular file wins. Not found, the name stays as it is and exec fails.
-fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> {
+fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>], who: &Actor) -> Vec<u8> {
     if name.is_empty() || name.contains(&b'/') {
         return name.to_vec();
     }
@@ -25,7 +26,7 @@ fn search_path(vfs: &Vfs, cwd: &[u8], name: &[u8], envp: &[Vec<u8>]) -> Vec<u8> 
         // An empty entry is the working directory, as in execvp.
         let dir: &[u8] = if dir.is_empty() { b"." } else { dir };
         let candidate = [dir, b"/", name].concat();
-        let Ok(found) = vfs.lookup(cwd, &candidate, true) else { continue };
+        let Ok(found) = vfs.lookup(cwd, &candidate, true, who) else { continue };
         vfs.release(found.handle);
         if found.stat.mode & libc::S_IFMT == libc::S_IFREG && found.stat.mode & 0o111 != 0 {
             return candidate;
@@ -53,14 +54,15 @@ impl Task {
         }
         let cwd = &cwd[..];
         let path = argv.first().cloned().ok_or(Errno::ENOENT)?;
-        let found = kernel.vfs.lookup(b"/", cwd, true)?;
+        let who = creds.actor();
+        let found = kernel.vfs.lookup(b"/", cwd, true, &who)?;
         kernel.vfs.release(found.handle);
         if !found.stat.is_dir() {
             return Err(Errno::ENOTDIR.into());
         }
         let path = match program {
             Some(p) => p,
-            None => search_path(&kernel.vfs, &found.path, &path, &envp),
+            None => search_path(&kernel.vfs, &found.path, &path, &envp, &who),
         };
         let p = exec::load_program(&kernel.vfs, &found.path, &path, argv, envp, creds.clone())?;
         let mut rlimits = rlimits::Rlimits::initial();

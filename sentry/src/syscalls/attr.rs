@@ -6,6 +6,7 @@ use nix::errno::Errno;
 use super::{SysResult, int};
 use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
+use crate::vfs::access::Actor;
 
 /// The x86-64 `struct stat`, 144 bytes, field by field.
 pub(crate) fn stat_bytes(s: &Stat) -> [u8; 144] {
@@ -39,8 +40,8 @@ pub(crate) fn fd_stat(task: &Task, fd: i32) -> Result<Stat, Errno> {
 }
 
 /// Attributes of `path` in the sandbox.
-pub(crate) fn path_stat(k: &KernelRef, base: &[u8], path: &[u8], follow: bool) -> Result<Stat, Errno> {
-    let found = k.vfs.lookup(base, path, follow)?;
+pub(crate) fn path_stat(k: &KernelRef, base: &[u8], path: &[u8], follow: bool, who: &Actor) -> Result<Stat, Errno> {
+    let found = k.vfs.lookup(base, path, follow, who)?;
     let st = k.vfs.fresh_stat(&found);
     k.vfs.release(found.handle);
     st
@@ -54,7 +55,7 @@ pub(crate) fn task_path_stat(k: &KernelRef, t: &Task, base: &[u8], path: &[u8], 
     if follow && let Some(n) = super::fs::fd_link(t, path) {
         return fd_stat(t, n).map_err(|_| Errno::ENOENT);
     }
-    path_stat(k, base, path, follow)
+    path_stat(k, base, path, follow, &t.creds.actor())
 }
 
 fn out(task: &Task, addr: u64, st: &Stat) -> SysResult {
@@ -89,7 +90,11 @@ pub(super) fn newfstatat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     }
     let p = t.mm.copy_in_cstr(a[1], PATH_MAX - 1)?;
     if p.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
-        let st = if dirfd == libc::AT_FDCWD { path_stat(k, b"/", &t.cwd.clone(), true)? } else { fd_stat(t, dirfd)? };
+        let st = if dirfd == libc::AT_FDCWD {
+            path_stat(k, b"/", &t.cwd.clone(), true, &Actor::root())?
+        } else {
+            fd_stat(t, dirfd)?
+        };
         return out(t, a[2], &st);
     }
     t.refresh_proc(k, &p);

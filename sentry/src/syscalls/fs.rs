@@ -3,13 +3,13 @@
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 
-use moat_gofer::Owner;
 use nix::errno::Errno;
 
 use super::{SysResult, int};
 use crate::kernel::fd_table::OpenFile;
 use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
+use crate::vfs::access::MAY_EXEC;
 use crate::vfs::resolve::Resolve;
 
 /// The directory a relative path of `*at` calls starts from.
@@ -70,10 +70,10 @@ pub(super) fn do_open(
     } else {
         base_dir(t, dirfd, &p)?
     };
-    let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
-    let creating = flags & libc::O_CREAT != 0 && k.inotify.active() && k.vfs.lookup(&base, &p, false).is_err();
+    let who = t.creds.actor();
+    let creating = flags & libc::O_CREAT != 0 && k.inotify.active() && k.vfs.lookup(&base, &p, false, &who).is_err();
     let opened = loop {
-        match k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, owner, resolve) {
+        match k.vfs.open_resolved(&base, &p, flags, mode & !t.umask, &who, resolve) {
             Err(Errno::EAGAIN) => fifo_wait(t)?,
             r => break r?,
         }
@@ -313,11 +313,13 @@ pub(super) fn getcwd(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 
 pub(super) fn chdir(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let p = t.mm.copy_in_cstr(a[0], PATH_MAX - 1)?;
-    let found = k.vfs.lookup(&t.cwd, &p, true)?;
+    let who = t.creds.actor();
+    let found = k.vfs.lookup(&t.cwd, &p, true, &who)?;
     k.vfs.release(found.handle);
     if !found.stat.is_dir() {
         return Err(Errno::ENOTDIR.into());
     }
+    who.permission(&k.vfs.perm_stat(&found.stat), MAY_EXEC)?;
     k.proc_infos.update(t.pid, |i| i.cwd = found.path.clone());
     t.cwd = found.path;
     t.publish_fs();
@@ -331,7 +333,7 @@ fn do_readlink(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, buf: u64, siz
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     t.refresh_proc(k, &p);
     let base = base_dir(t, dirfd, &p)?;
-    let found = k.vfs.lookup(&base, &p, false)?;
+    let found = k.vfs.lookup(&base, &p, false, &t.creds.actor())?;
     let r = k.vfs.readlink(&found);
     k.vfs.release(found.handle);
     let target = r?;
@@ -363,19 +365,19 @@ fn do_access(k: &KernelRef, t: &mut Task, dirfd: i32, path: u64, mode: i32, flag
         return Ok(0);
     }
     let base = base_dir(t, dirfd, &p)?;
-    let found = k.vfs.lookup(&base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0)?;
-    // The mode as it is now (a file the sandbox changed may have a stale
-    // cached one).
-    let now = k.vfs.fresh_stat(&found).map_or(found.stat.mode, |st| st.mode);
+    // access(2) checks as the real ids unless AT_EACCESS says otherwise.
+    let who = if flags & libc::AT_EACCESS != 0 { t.creds.actor() } else { t.creds.real_actor() };
+    let found = k.vfs.lookup(&base, &p, flags & libc::AT_SYMLINK_NOFOLLOW == 0, &who)?;
+    let st = k.vfs.perm_stat(&found.stat);
     k.vfs.release(found.handle);
-    // The sandbox runs as root: only execute needs a bit set (on anything
-    // but a directory). Checks for other users come with credentials.
-    if mode & libc::X_OK != 0 && !found.stat.is_dir() && now & 0o111 == 0 {
-        return Err(Errno::EACCES.into());
+    if mode == libc::F_OK {
+        return Ok(0);
     }
     if mode & libc::W_OK != 0 && k.vfs.readonly_at(&found.path) && !found.stat.is_symlink() {
         return Err(Errno::EROFS.into());
     }
+    // R_OK, W_OK and X_OK are MAY_READ, MAY_WRITE and MAY_EXEC.
+    who.permission(&st, mode as u32)?;
     Ok(0)
 }
 

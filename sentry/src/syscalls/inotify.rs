@@ -8,6 +8,7 @@ use nix::errno::Errno;
 use super::{SysResult, int};
 use crate::kernel::fd_table::OpenFile;
 use crate::kernel::{KernelRef, Task};
+use crate::vfs::access::Actor;
 
 fn init(k: &KernelRef, t: &mut Task, flags: i32) -> SysResult {
     if flags & !(libc::IN_CLOEXEC | libc::IN_NONBLOCK) != 0 {
@@ -35,8 +36,11 @@ pub(super) fn inotify_add_watch(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> Sy
         return Err(Errno::EINVAL.into());
     }
     let path = t.mm.copy_in_cstr(a[1], crate::vfs::PATH_MAX - 1)?;
-    let found = k.vfs.lookup(&t.cwd, &path, mask & libc::IN_DONT_FOLLOW == 0)?;
+    let who = t.creds.actor();
+    let found = k.vfs.lookup(&t.cwd, &path, mask & libc::IN_DONT_FOLLOW == 0, &who)?;
     k.vfs.release(found.handle);
+    // Watching needs read permission on the file, as on Linux.
+    who.permission(&k.vfs.perm_stat(&found.stat), crate::vfs::access::MAY_READ)?;
     if mask & libc::IN_ONLYDIR != 0 && !found.stat.is_dir() {
         return Err(Errno::ENOTDIR.into());
     }
@@ -78,7 +82,8 @@ fn parent_of(k: &KernelRef, base: &[u8], path: &[u8]) -> Option<((u64, u64), Vec
         Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
         None => (b".", trimmed),
     };
-    let found = k.vfs.lookup(base, dir, true).ok()?;
+    // The Sentry's own bookkeeping after a change that was allowed.
+    let found = k.vfs.lookup(base, dir, true, &Actor::root()).ok()?;
     k.vfs.release(found.handle);
     Some(((found.stat.dev, found.stat.ino), name.to_vec()))
 }
@@ -100,7 +105,7 @@ pub(super) fn inode_of(k: &KernelRef, base: &[u8], path: &[u8]) -> Option<((u64,
     if !k.inotify.active() {
         return None;
     }
-    let found = k.vfs.lookup(base, path, false).ok()?;
+    let found = k.vfs.lookup(base, path, false, &Actor::root()).ok()?;
     k.vfs.release(found.handle);
     Some(((found.stat.dev, found.stat.ino), found.stat.is_dir() || found.stat.nlink <= 1))
 }

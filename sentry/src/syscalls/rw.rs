@@ -64,6 +64,26 @@ fn fsize_room(t: &Task, f: &OpenFile, offset: Option<i64>, len: usize) -> Result
     Ok(Some(len.min((limit - pos) as usize)))
 }
 
+/// Before a write, truncate or allocation changes regular file `f`: a
+/// caller without CAP_FSETID clears its set-id bits (`file_remove_privs`).
+/// Only files the sandbox opened for writing can have them to lose.
+pub(super) fn remove_privs(k: &KernelRef, t: &Task, f: &OpenFile) -> Result<(), Errno> {
+    if f.writer.is_none() {
+        return Ok(());
+    }
+    let st = nix::sys::stat::fstat(&f.fd)?;
+    if st.st_mode & (libc::S_ISUID | libc::S_ISGID) == 0 {
+        return Ok(());
+    }
+    let clear = t.creds.actor().setid_bits_to_clear(st.st_mode);
+    if clear != 0 {
+        let mode = nix::sys::stat::Mode::from_bits_truncate(st.st_mode & 0o7777 & !clear);
+        nix::sys::stat::fchmod(&f.fd, mode)?;
+        k.vfs.note_attrs(&moat_gofer::Stat::from_host(&nix::sys::stat::fstat(&f.fd)?));
+    }
+    Ok(())
+}
+
 pub(super) fn write_host(t: &mut Task, f: &OpenFile, data: &[u8], offset: Option<i64>) -> Result<usize, SysError> {
     let data = match fsize_room(t, f, offset, data.len())? {
         Some(n) => &data[..n],
@@ -168,6 +188,7 @@ fn do_read(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: O
 fn do_write(k: &KernelRef, t: &mut Task, fd: i32, buf: u64, count: u64, offset: Option<i64>) -> SysResult {
     let f = t.fds.get(fd)?;
     writable(&f)?;
+    remove_privs(k, t, &f)?;
     let n = with_scratch((count as usize).min(MAX_RW), |data| {
         t.mm.read_into(buf, data)?;
         Ok::<i64, SysError>(write_host(t, &f, data, offset)? as i64)
@@ -247,6 +268,7 @@ fn do_writev(k: &KernelRef, t: &mut Task, fd: i32, iov: u64, count: u64, offset:
             break;
         }
     }
+    remove_privs(k, t, &f)?;
     let n = write_host(t, &f, &data, offset)?;
     if n > 0 {
         super::inotify::changed_file(k, &f, libc::IN_MODIFY);

@@ -9,7 +9,6 @@ use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use moat_gofer::Owner;
 use nix::errno::Errno;
 
 use super::socket::{socket_file, wrap};
@@ -49,8 +48,11 @@ fn key_of(k: &KernelRef, t: &Task, name: &UnixName) -> Result<NameKey, Errno> {
     match name {
         UnixName::Abstract(n) => Ok(NameKey::Abstract(n.clone())),
         UnixName::Path(p) => {
-            let found = k.vfs.lookup(&t.cwd, p, true)?;
+            let who = t.creds.actor();
+            let found = k.vfs.lookup(&t.cwd, p, true, &who)?;
             k.vfs.release(found.handle);
+            // Connecting writes to the socket file (`unix_find_bsd`).
+            who.permission(&k.vfs.perm_stat(&found.stat), crate::vfs::access::MAY_WRITE)?;
             if found.stat.mode & libc::S_IFMT != libc::S_IFSOCK {
                 return Err(Errno::ECONNREFUSED);
             }
@@ -93,10 +95,10 @@ fn bind_name(k: &KernelRef, t: &Task, f: &Arc<OpenFile>, name: Option<UnixName>)
     let key = match &name {
         UnixName::Abstract(n) => NameKey::Abstract(n.clone()),
         UnixName::Path(p) => {
-            let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
+            let who = t.creds.actor();
             let mode = libc::S_IFSOCK | (0o777 & !t.umask);
-            k.vfs.mknod(&t.cwd, p, mode, owner).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
-            let found = k.vfs.lookup(&t.cwd, p, false)?;
+            k.vfs.mknod(&t.cwd, p, mode, &who).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+            let found = k.vfs.lookup(&t.cwd, p, false, &who)?;
             k.vfs.release(found.handle);
             NameKey::Inode(found.stat.dev, found.stat.ino)
         }
@@ -121,10 +123,10 @@ pub(super) fn bind(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         return Err(Errno::EINVAL.into());
     }
     if bound && let Some(UnixName::Path(p)) = &name {
-        let owner = Owner { uid: t.creds.fsuid, gid: t.creds.fsgid };
+        let who = t.creds.actor();
         let mode = libc::S_IFSOCK | (0o777 & !t.umask);
-        k.vfs.mknod(&t.cwd, p, mode, owner).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
-        let _ = k.vfs.unlink(&t.cwd, p, false);
+        k.vfs.mknod(&t.cwd, p, mode, &who).map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+        let _ = k.vfs.unlink(&t.cwd, p, false, &who);
         return Err(Errno::EINVAL.into());
     }
     let name = bind_name(k, t, &f, name)?;

@@ -37,7 +37,7 @@ fn is_regular(f: &OpenFile) -> bool {
     nix::sys::stat::fstat(&f.fd).is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFREG)
 }
 
-pub(super) fn sendfile(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn sendfile(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let (out, inp) = (t.fds.get(int(a[0]))?, t.fds.get(int(a[1]))?);
     if inp.flags() & libc::O_ACCMODE == libc::O_WRONLY || out.flags() & libc::O_ACCMODE == libc::O_RDONLY {
         return Err(Errno::EBADF.into());
@@ -50,6 +50,7 @@ pub(super) fn sendfile(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
         return Err(Errno::EINVAL.into());
     }
     let count = (a[3] as usize).min(MAX_RW);
+    super::rw::remove_privs(k, t, &out)?;
     // The input is a regular file, so reading it never waits; the output
     // may be a pipe or socket, written as write(2) writes it.
     let start = match given {
@@ -204,8 +205,9 @@ pub(super) fn fadvise64(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult
     Ok(0)
 }
 
-pub(super) fn fallocate(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+pub(super) fn fallocate(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let f = t.fds.get(int(a[0]))?;
+    super::rw::remove_privs(k, t, &f)?;
     // SAFETY: a plain system call on a descriptor `f` holds open; the host
     // checks the mode, the range and that the file is open for writing.
     let r = unsafe { libc::fallocate(f.fd.as_raw_fd(), int(a[1]), a[2] as i64, a[3] as i64) };

@@ -1,25 +1,22 @@
 //! Calls that change the file tree or attributes, and file system queries.
 
-use moat_gofer::{Owner, SetAttr, Stat, TimeSet};
+use moat_gofer::{SetAttr, Stat, TimeSet};
 use nix::errno::Errno;
 
 use super::fs::base_dir;
 use super::{SysResult, int};
 use crate::kernel::{KernelRef, Task};
 use crate::vfs::PATH_MAX;
+use crate::vfs::access::Actor;
 
 fn path(t: &Task, addr: u64) -> Result<Vec<u8>, Errno> {
     t.mm.copy_in_cstr(addr, PATH_MAX - 1)
 }
 
-fn owner(t: &Task) -> Owner {
-    Owner { uid: t.creds.fsuid, gid: t.creds.fsgid }
-}
-
 fn do_mkdir(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysResult {
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
-    k.vfs.mkdir(&base, &p, mode as u32 & 0o7777 & !t.umask, owner(t))?;
+    k.vfs.mkdir(&base, &p, mode as u32 & 0o7777 & !t.umask, &t.creds.actor())?;
     super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE | libc::IN_ISDIR, 0);
     Ok(0)
 }
@@ -38,10 +35,11 @@ fn do_mknod(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, mode: u64) -> SysRe
     let mode = mode as u32;
     let kind = if mode & libc::S_IFMT == 0 { libc::S_IFREG } else { mode & libc::S_IFMT };
     let perm = mode & 0o7777 & !t.umask;
+    let who = t.creds.actor();
     if kind == libc::S_IFREG {
-        k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, owner(t))?;
+        k.vfs.open(&base, &p, libc::O_CREAT | libc::O_EXCL | libc::O_RDONLY, perm, &who)?;
     } else {
-        k.vfs.mknod(&base, &p, kind | perm, owner(t))?;
+        k.vfs.mknod(&base, &p, kind | perm, &who)?;
     }
     super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE, 0);
     Ok(0)
@@ -63,7 +61,7 @@ fn do_unlink(k: &KernelRef, t: &mut Task, dirfd: i32, p: u64, flags: i32) -> Sys
     let base = base_dir(t, dirfd, &p)?;
     let dir = flags & libc::AT_REMOVEDIR != 0;
     let removed = super::inotify::inode_of(k, &base, &p);
-    k.vfs.unlink(&base, &p, dir)?;
+    k.vfs.unlink(&base, &p, dir, &t.creds.actor())?;
     // Linux's order: the file's own watches first (IN_DELETE_SELF, then
     // IN_IGNORED as they go), then its directory's IN_DELETE.
     if let Some((key, true)) = removed {
@@ -91,7 +89,7 @@ fn do_rename(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flag
     let (ob, nb) = (base_dir(t, od, &o)?, base_dir(t, nd, &n)?);
     let flags = u32::try_from(flags).map_err(|_| Errno::EINVAL)?;
     let moved = super::inotify::inode_of(k, &ob, &o);
-    k.vfs.rename(&ob, &o, &nb, &n, flags)?;
+    k.vfs.rename((&ob, &o), (&nb, &n), flags, &t.creds.actor())?;
     if k.inotify.active() {
         let cookie = k.inotify.cookie();
         super::inotify::changed_path(k, &ob, &o, None, libc::IN_MOVED_FROM, cookie);
@@ -119,7 +117,7 @@ fn do_symlink(k: &KernelRef, t: &mut Task, target: u64, dirfd: i32, p: u64) -> S
     let target = path(t, target)?;
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
-    k.vfs.symlink(&base, &target, &p, owner(t))?;
+    k.vfs.symlink(&base, &target, &p, &t.creds.actor())?;
     super::inotify::changed_path(k, &base, &p, None, libc::IN_CREATE, 0);
     Ok(0)
 }
@@ -138,8 +136,9 @@ fn do_link(k: &KernelRef, t: &mut Task, od: i32, o: u64, nd: i32, n: u64, flags:
     }
     let (o, n) = (path(t, o)?, path(t, n)?);
     let (ob, nb) = (base_dir(t, od, &o)?, base_dir(t, nd, &n)?);
-    let target = k.vfs.lookup(&ob, &o, flags & libc::AT_SYMLINK_FOLLOW != 0)?;
-    let r = k.vfs.link(&target, &nb, &n);
+    let who = t.creds.actor();
+    let target = k.vfs.lookup(&ob, &o, flags & libc::AT_SYMLINK_FOLLOW != 0, &who)?;
+    let r = k.vfs.link(&target, &nb, &n, &who);
     k.vfs.release(target.handle);
     r?;
     super::inotify::changed_path(k, &nb, &n, None, libc::IN_CREATE, 0);
@@ -158,21 +157,39 @@ pub(super) fn linkat(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
 fn set_by_path(k: &KernelRef, t: &Task, dirfd: i32, p: u64, follow: bool, mut attr: SetAttr) -> SysResult {
     let p = path(t, p)?;
     let base = base_dir(t, dirfd, &p)?;
-    let found = k.vfs.lookup(&base, &p, follow)?;
+    let who = t.creds.actor();
+    let found = k.vfs.lookup(&base, &p, follow, &who)?;
     // The owner as it is now (the cached lookup may predate a chown).
     let r = k
         .vfs
         .fresh_stat(&found)
-        .and_then(|st| check_owner_change(t, (st.uid, st.gid), &mut attr))
+        .and_then(|st| check_attr_change(t, &who, &st, &mut attr))
         .and_then(|()| k.vfs.set_attr(&found, attr));
     k.vfs.release(found.handle);
     r?;
     Ok(0)
 }
 
-/// chown and chmod against the caller's credentials, for a file owned by
-/// `owner`; chmod's mode may lose its set-group-id bit.
-fn check_owner_change(t: &Task, owner: (u32, u32), attr: &mut SetAttr) -> Result<(), Errno> {
+/// chown, chmod, utimes and truncate against the caller's credentials,
+/// for a file with attributes `st`; chmod's mode may lose its set-group-id
+/// bit, and a truncate by a caller without CAP_FSETID clears set-id bits.
+fn check_attr_change(t: &Task, who: &Actor, st: &Stat, attr: &mut SetAttr) -> Result<(), Errno> {
+    let owner = (st.uid, st.gid);
+    if attr.size.is_some() {
+        if st.is_dir() {
+            return Err(Errno::EISDIR);
+        }
+        who.permission(st, crate::vfs::access::MAY_WRITE)?;
+        let clear = who.setid_bits_to_clear(st.mode);
+        if clear != 0 {
+            attr.mode = Some(st.mode & 0o7777 & !clear);
+        }
+        return Ok(());
+    }
+    if attr.atime != TimeSet::Omit || attr.mtime != TimeSet::Omit {
+        let to_now = matches!((attr.atime, attr.mtime), (TimeSet::Now | TimeSet::Omit, TimeSet::Now | TimeSet::Omit));
+        who.may_set_times(st, to_now)?;
+    }
     if attr.uid.is_some() || attr.gid.is_some() {
         t.creds.may_chown(owner, attr.uid, attr.gid)?;
     }
@@ -286,6 +303,7 @@ pub(super) fn ftruncate(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
     if (a[1] as i64) < 0 {
         return Err(Errno::EINVAL.into());
     }
+    super::rw::remove_privs(k, t, &f)?;
     nix::unistd::ftruncate(&f.fd, a[1] as i64)?;
     super::inotify::changed_file(k, &f, libc::IN_MODIFY);
     Ok(0)
@@ -324,7 +342,7 @@ fn statfs_bytes(s: &moat_gofer::StatFs) -> [u8; 120] {
 
 pub(super) fn statfs(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let p = path(t, a[0])?;
-    let found = k.vfs.lookup(&t.cwd, &p, true)?;
+    let found = k.vfs.lookup(&t.cwd, &p, true, &t.creds.actor())?;
     let r = k.vfs.statfs(&found);
     k.vfs.release(found.handle);
     t.mm.copy_out(a[1], &statfs_bytes(&r?))?;
@@ -376,7 +394,7 @@ pub(super) fn statx(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     let p = path(t, a[1])?;
     let st = if p.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
         if dirfd == libc::AT_FDCWD {
-            super::attr::path_stat(k, b"/", &t.cwd.clone(), true)?
+            super::attr::path_stat(k, b"/", &t.cwd.clone(), true, &Actor::root())?
         } else {
             super::attr::fd_stat(t, dirfd)?
         }

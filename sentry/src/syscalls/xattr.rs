@@ -27,7 +27,7 @@ fn name(t: &Task, addr: u64) -> Result<Vec<u8>, Errno> {
 fn found(k: &KernelRef, t: &Task, path: u64, follow: bool, synth_err: Errno) -> Result<crate::vfs::Found, Errno> {
     let p = t.mm.copy_in_cstr(path, PATH_MAX - 1)?;
     let base = base_dir(t, libc::AT_FDCWD, &p)?;
-    let f = k.vfs.lookup(&base, &p, follow)?;
+    let f = k.vfs.lookup(&base, &p, follow, &t.creds.actor())?;
     if k.vfs.synth_node(f.handle).is_some() {
         k.vfs.release(f.handle);
         return Err(synth_err);

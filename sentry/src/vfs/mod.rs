@@ -13,8 +13,9 @@ use std::sync::Arc;
 
 use std::os::fd::OwnedFd;
 
-use moat_gofer::{GoferClient, HandleId, Owner, Stat};
+use moat_gofer::{GoferClient, HandleId, Stat};
 
+pub mod access;
 mod create;
 pub mod dcache;
 pub mod devfs;
@@ -26,6 +27,7 @@ pub mod ops;
 pub mod resolve;
 pub mod synth;
 pub mod sysfs;
+use access::{Actor, MAY_EXEC, MAY_READ, MAY_WRITE};
 use nix::errno::Errno;
 use resolve::Resolve;
 
@@ -65,6 +67,9 @@ pub struct Opened {
     pub fifo: Option<fifo::FifoEnd>,
 }
 
+/// Mode, owner and group of a file.
+type ModeOwner = (u32, u32, u32);
+
 /// The sandbox's file tree.
 #[derive(Debug)]
 pub struct Vfs {
@@ -86,6 +91,10 @@ pub struct Vfs {
     written: std::sync::Mutex<std::collections::HashSet<(u64, u64)>>,
     /// The pipes of FIFOs open in the sandbox.
     pub fifos: fifo::Fifos,
+    /// Mode, owner and group of files (device, inode) whose attributes
+    /// the sandbox changed: cached and mount-root attributes may predate
+    /// the change, and permission checks must not.
+    attrs: std::sync::Mutex<std::collections::HashMap<(u64, u64), ModeOwner>>,
 }
 
 /// A path inside a synthetic file system: the file system and the
@@ -139,6 +148,7 @@ impl Vfs {
             dcache: dcache::DentryCache::new(dcache::MAX_ENTRIES),
             written: std::sync::Mutex::new(std::collections::HashSet::new()),
             fifos: fifo::Fifos::default(),
+            attrs: std::sync::Mutex::default(),
         })
     }
 
@@ -155,6 +165,23 @@ impl Vfs {
             return self.gofer.stat(found.handle).map_err(|e| e.errno());
         }
         Ok(found.stat)
+    }
+
+    /// `st` with the mode, owner and group the file has now, for
+    /// permission checks.
+    pub fn perm_stat(&self, st: &Stat) -> Stat {
+        let attrs = self.attrs.lock().unwrap_or_else(|p| p.into_inner());
+        match attrs.get(&(st.dev, st.ino)) {
+            Some(&(mode, uid, gid)) => Stat { mode, uid, gid, ..*st },
+            None => *st,
+        }
+    }
+
+    /// Records a file's mode, owner and group after the sandbox changed
+    /// them.
+    pub fn note_attrs(&self, now: &Stat) {
+        let mut attrs = self.attrs.lock().unwrap_or_else(|p| p.into_inner());
+        attrs.insert((now.dev, now.ino), (now.mode, now.uid, now.gid));
     }
 
     pub(crate) fn note_written(&self, st: &Stat) {
@@ -224,14 +251,22 @@ impl Vfs {
     }
 
     /// Resolves `path` relative to the directory `cwd` (an absolute
-    /// canonical path). `follow` says whether a symlink as the last
+    /// canonical path) for `who`, who must may search every directory the
+    /// walk passes through. `follow` says whether a symlink as the last
     /// component is followed. A trailing `/` requires a directory.
-    pub fn lookup(&self, cwd: &[u8], path: &[u8], follow: bool) -> Result<Found, Errno> {
-        self.lookup_resolved(cwd, path, follow, Resolve::default())
+    pub fn lookup(&self, cwd: &[u8], path: &[u8], follow: bool, who: &Actor) -> Result<Found, Errno> {
+        self.lookup_resolved(cwd, path, follow, Resolve::default(), who)
     }
 
     /// [`Vfs::lookup`] under openat2's restrictions, anchored at `cwd`.
-    pub fn lookup_resolved(&self, cwd: &[u8], path: &[u8], follow: bool, resolve: Resolve) -> Result<Found, Errno> {
+    pub fn lookup_resolved(
+        &self,
+        cwd: &[u8],
+        path: &[u8],
+        follow: bool,
+        resolve: Resolve,
+        who: &Actor,
+    ) -> Result<Found, Errno> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -248,7 +283,7 @@ impl Vfs {
             todo.extend(components(cwd).rev().map(<[u8]>::to_vec));
             prefix = todo.len() - before;
         }
-        let mut walker = Walker { vfs: self, held: Vec::new(), resolve, prefix, anchor: None };
+        let mut walker = Walker { vfs: self, held: Vec::new(), resolve, prefix, anchor: None, who };
         let r = walker.run(todo, follow || must_be_dir);
         let found = match r {
             Ok(f) => f,
@@ -267,12 +302,12 @@ impl Vfs {
 }
 
 impl Vfs {
-    /// Opens (and with `O_CREAT`, creates) `path` as open(2) does, and
-    /// returns the host descriptor the Gofer donated and the canonical path.
-    /// EAGAIN: a FIFO opened for writing, without O_NONBLOCK, has no reader
-    /// yet; the caller waits and tries again.
-    pub fn open(&self, cwd: &[u8], path: &[u8], flags: i32, mode: u32, owner: Owner) -> Result<Opened, Errno> {
-        self.open_resolved(cwd, path, flags, mode, owner, Resolve::default())
+    /// Opens (and with `O_CREAT`, creates) `path` as open(2) does for
+    /// `who`, and returns the host descriptor the Gofer donated and the
+    /// canonical path. EAGAIN: a FIFO opened for writing, without
+    /// O_NONBLOCK, has no reader yet; the caller waits and tries again.
+    pub fn open(&self, cwd: &[u8], path: &[u8], flags: i32, mode: u32, who: &Actor) -> Result<Opened, Errno> {
+        self.open_resolved(cwd, path, flags, mode, who, Resolve::default())
     }
 
     /// [`Vfs::open`] under openat2's restrictions, anchored at `cwd`.
@@ -282,21 +317,43 @@ impl Vfs {
         path: &[u8],
         flags: i32,
         mode: u32,
-        owner: Owner,
+        who: &Actor,
         resolve: Resolve,
     ) -> Result<Opened, Errno> {
         let follow = flags & libc::O_NOFOLLOW == 0;
         if flags & libc::O_CREAT != 0 {
-            let how = create::CreateHow { flags, mode, owner, follow, resolve };
+            let how = create::CreateHow { flags, mode, who, follow, resolve };
             return self.open_create_at(cwd, path, how, 0);
         }
-        let found = self.lookup_resolved(cwd, path, follow, resolve)?;
-        let r = self.open_found(&found, flags);
+        let found = self.lookup_resolved(cwd, path, follow, resolve, who)?;
+        let r = self.open_found(&found, flags, who);
         self.release(found.handle);
         r
     }
 
-    fn open_found(&self, found: &Found, flags: i32) -> Result<Opened, Errno> {
+    /// The permission an open with `flags` needs (none for O_PATH).
+    fn open_permission(&self, found: &Found, flags: i32, who: &Actor) -> Result<(), Errno> {
+        if flags & libc::O_PATH != 0 || self.synth_node(found.handle).is_some() || found.stat.is_symlink() {
+            // procfs and devfs keep their own rules for now (see
+            // docs/security.md); a symlink is refused below.
+            return Ok(());
+        }
+        let mut want = match flags & libc::O_ACCMODE {
+            libc::O_RDONLY => MAY_READ,
+            libc::O_WRONLY => MAY_WRITE,
+            _ => MAY_READ | MAY_WRITE,
+        };
+        if flags & libc::O_TRUNC != 0 {
+            want |= MAY_WRITE;
+        }
+        if found.stat.is_dir() && want & MAY_WRITE != 0 {
+            return Err(Errno::EISDIR);
+        }
+        who.permission(&self.perm_stat(&found.stat), want)
+    }
+
+    fn open_found(&self, found: &Found, flags: i32, who: &Actor) -> Result<Opened, Errno> {
+        self.open_permission(found, flags, who)?;
         if let Some((node, _)) = self.synth_node(found.handle) {
             let o = synth::open(&node, flags)?;
             // Devices and terminals are host files: reads and writes go to
@@ -389,6 +446,8 @@ struct Walker<'a> {
     prefix: usize,
     /// Where an anchored walk (BENEATH, IN_ROOT) started, once reached.
     anchor: Option<Position>,
+    /// Who walks: needs search permission on every directory it passes.
+    who: &'a Actor,
 }
 
 /// A point of a walk: the directory, its canonical names, its ancestors.
@@ -492,6 +551,11 @@ impl Walker<'_> {
             self.prefix = self.prefix.saturating_sub(1);
             if !cur_stat.is_dir() {
                 return Err(Errno::ENOTDIR);
+            }
+            // Linux checks search permission before each component, "." and
+            // ".." too, but not on the way to the starting directory.
+            if restricted {
+                self.who.permission(&self.vfs.perm_stat(&cur_stat), MAY_EXEC)?;
             }
             match c.as_slice() {
                 b"." => continue,
