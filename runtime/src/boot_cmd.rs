@@ -250,11 +250,7 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
             if let Some(s) = &args.caps {
                 // The caller's bounding, inheritable and ambient sets, then
                 // what execve of the command makes of them.
-                let given = parse_caps(s).map_err(Prepare::Fatal)?;
-                c.caps.bounding = given.bounding;
-                c.caps.inheritable = given.inheritable;
-                c.caps.ambient = given.ambient & given.permitted & given.inheritable;
-                c.exec();
+                c.start_with(parse_caps(s).map_err(Prepare::Fatal)?);
             }
             c
         },
@@ -304,7 +300,7 @@ fn prepare_kernel(args: &BootArgs) -> anyhow::Result<moat_sentry::kernel::Kernel
 
 /// Parses `--caps`: five hex masks (inheritable, permitted, effective,
 /// bounding, ambient).
-fn parse_caps(s: &str) -> anyhow::Result<moat_sentry::kernel::creds::Capabilities> {
+pub(crate) fn parse_caps(s: &str) -> anyhow::Result<moat_sentry::kernel::creds::Capabilities> {
     let masks: Vec<u64> = s
         .split(',')
         .map(|m| u64::from_str_radix(m, 16).with_context(|| format!("parse capability mask {m:?} of --caps")))

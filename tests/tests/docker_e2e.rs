@@ -34,6 +34,37 @@ fn same_as_runc(d: &Docker, extra: &[&str], cmd: &[&str]) -> String {
     String::from_utf8_lossy(&moat.stdout).into_owned()
 }
 
+/// `docker exec` into a detached container started with `run_extra`, with
+/// runc and with moat: same stdout, same exit.
+fn exec_same_as_runc(d: &Docker, run_extra: &[&str], exec_extra: &[&str], cmd: &[&str]) -> String {
+    let outputs: Vec<Output> = ["runc", "moat"]
+        .iter()
+        .map(|rt| {
+            let rt = format!("--runtime={rt}");
+            let mut args = vec!["run", "-d", "--network=none", &rt];
+            args.extend(run_extra);
+            args.extend([IMG, "sleep", "1000"]);
+            let started = d.cli(&args);
+            assert!(started.status.success(), "{started:?}");
+            let id = String::from_utf8_lossy(&started.stdout).trim().to_string();
+            let mut exec = vec!["exec"];
+            exec.extend(exec_extra);
+            exec.push(&id);
+            exec.extend(cmd);
+            let out = d.cli(&exec);
+            assert!(d.cli(&["rm", "-f", &id]).status.success());
+            out
+        })
+        .collect();
+    let (runc, moat) = (&outputs[0], &outputs[1]);
+    assert_eq!(
+        (String::from_utf8_lossy(&moat.stdout), moat.status.code()),
+        (String::from_utf8_lossy(&runc.stdout), runc.status.code()),
+        "{run_extra:?} exec {exec_extra:?} {cmd:?}\nrunc: {runc:?}\nmoat: {moat:?}"
+    );
+    String::from_utf8_lossy(&moat.stdout).into_owned()
+}
+
 /// What to do on the terminal once a text has appeared.
 enum Act {
     /// Type this.
@@ -135,6 +166,10 @@ fn docker_run_exec_logs_top_stop_kill_tty_volumes_and_users() {
     assert!(out.contains("chown rc=0"), "{out}");
     same_as_runc(&d, &["--cap-add", "SYS_TIME", "--security-opt", "no-new-privileges"], &caps);
     same_as_runc(&d, &["--user", "1000:1000", "--cap-add", "NET_ADMIN"], &caps);
+    // docker exec processes get the container's capability sets too.
+    let out = exec_same_as_runc(&d, &["--cap-drop", "CHOWN"], &[], &caps);
+    assert!(out.contains("chown rc=1"), "{out}");
+    exec_same_as_runc(&d, &["--cap-add", "SYS_TIME"], &["--user", "1000:1000"], &caps);
     same_as_runc(&d, &["-e", "A=b", "-w", "/tmp", "--hostname", "box"], &["sh", "-c", "echo $A; pwd; hostname"]);
     same_as_runc(&d, &[], &["/no/such/program"]);
 

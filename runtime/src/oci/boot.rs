@@ -113,9 +113,17 @@ fn exec(k: &KernelRef, inc: Incoming) {
         cwd: process.cwd.clone().into_bytes(),
         argv: process.args.iter().map(|a| a.clone().into_bytes()).collect(),
         envp: process.env.iter().map(|e| e.clone().into_bytes()).collect(),
-        creds: Creds {
-            no_new_privs: process.no_new_privs,
-            ..Creds::new(process.uid, process.gid, process.groups.clone())
+        creds: {
+            let mut c = Creds {
+                no_new_privs: process.no_new_privs,
+                ..Creds::new(process.uid, process.gid, process.groups.clone())
+            };
+            match process.caps.as_deref().map(crate::boot_cmd::parse_caps) {
+                Some(Ok(given)) => c.start_with(given),
+                Some(Err(e)) => return inc.reply(&Reply::Error { message: format!("exec: {e:#}") }),
+                None => {}
+            }
+            c
         },
         rlimits: Vec::new(),
         umask: process.umask,

@@ -265,7 +265,7 @@ fn check(spec: Spec, bundle: &Path) -> anyhow::Result<Plan> {
 /// The five sets of `process.capabilities` as hex masks: inheritable,
 /// permitted, effective, bounding, ambient. Names this kernel does not know
 /// are left out, with a warning.
-fn caps_arg(c: &oci_spec::runtime::LinuxCapabilities, warnings: &mut Vec<String>) -> String {
+pub(crate) fn caps_arg(c: &oci_spec::runtime::LinuxCapabilities, warnings: &mut Vec<String>) -> String {
     use std::str::FromStr;
     let mut mask = |set: &Option<oci_spec::runtime::Capabilities>| {
         let mut m = 0u64;

@@ -70,6 +70,11 @@ pub struct ExecProcess {
     /// Start with no_new_privs set.
     #[serde(default)]
     pub no_new_privs: bool,
+    /// The process's capability sets as `moat boot --caps` takes them
+    /// (inheritable, permitted, effective, bounding, ambient, in hex); none
+    /// gives Linux's defaults for the user.
+    #[serde(default)]
+    pub caps: Option<String>,
 }
 
 /// The Sentry's answer.
@@ -275,6 +280,7 @@ mod tests {
             umask: 0o22,
             program: None,
             no_new_privs: false,
+            caps: None,
         };
         let (r, _conn) = call_with_fds(&path, &Request::Exec { process }, &[0, 1, 2]).unwrap();
         assert_eq!(r, Reply::Started { pid: 3 }, "three descriptors arrived");

@@ -70,6 +70,8 @@ fn process_of(req: &ExecRequest, bundle: &Path) -> anyhow::Result<(ExecProcess, 
         umask: user.umask().unwrap_or(0o022),
         program: None,
         no_new_privs: base.no_new_privileges().unwrap_or(false) || req.no_new_privs,
+        // Unknown names were warned about when the container was created.
+        caps: base.capabilities().as_ref().map(|c| super::bundle::caps_arg(c, &mut Vec::new())),
     };
     let mut tty = from_file.as_ref().and_then(|p| p.terminal()).unwrap_or(false);
     if from_file.is_none() {

@@ -97,6 +97,7 @@ fn run_one_inside(h: &Hook, state: &serde_json::Value, control: &std::path::Path
         umask: 0o022,
         program: Some(path),
         no_new_privs: false,
+        caps: None,
     };
     let (reply, conn) = control::call_with_fds(control, &Request::Exec { process }, &[r.as_raw_fd(), 2, 2])?;
     match reply {

@@ -128,6 +128,18 @@ impl Creds {
         }
     }
 
+    /// Starts from capability sets a runtime was given (the OCI spec's
+    /// `process.capabilities`, or a `moat do` caller's own): the bounding,
+    /// inheritable and ambient sets taken as they are (ambient only within
+    /// permitted and inheritable), then what execve of the program makes of
+    /// them, as runc's exec of the container process does.
+    pub fn start_with(&mut self, given: Capabilities) {
+        self.caps.bounding = given.bounding;
+        self.caps.inheritable = given.inheritable;
+        self.caps.ambient = given.ambient & given.permitted & given.inheritable;
+        self.exec();
+    }
+
     /// Whether capability `cap` is in the effective set.
     pub fn capable(&self, cap: u32) -> bool {
         self.caps.effective & bit(cap) != 0
