@@ -383,3 +383,8 @@ fn chown_chmod_and_kill_are_checked_against_credentials() {
 fn file_access_follows_mode_bits_owners_and_capabilities() {
     same_as_native("dac_access");
 }
+
+#[test]
+fn the_clock_is_set_only_with_sys_time_and_only_to_now() {
+    same_as_native("clock_set");
+}

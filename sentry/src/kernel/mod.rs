@@ -30,6 +30,7 @@ pub mod socket;
 pub mod thread_group;
 pub mod threads;
 pub mod tty;
+pub mod wall_clock;
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

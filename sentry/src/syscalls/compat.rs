@@ -16,6 +16,9 @@ fn partial(nr: u64) -> Option<&'static str> {
         libc::SYS_getrusage => {
             "user and system time and the peak RSS only (the host's accounting of the process's stub); the other counters read zero"
         }
+        libc::SYS_settimeofday | libc::SYS_clock_settime => {
+            "the host's clock is shared and never set: with CAP_SYS_TIME only the current time (within a second) is accepted, any other is EPERM; the time zone is not kept"
+        }
         libc::SYS_sched_setaffinity => "accepted, not applied (the Sentry places its threads itself)",
         libc::SYS_setpriority => "kept for getpriority, not applied",
         libc::SYS_sysinfo => "the host's memory and load figures",

@@ -311,6 +311,8 @@ fn handler(nr: u64) -> Option<Handler> {
         SYS_clock_gettime => time::clock_gettime,
         SYS_clock_getres => time::clock_getres,
         SYS_gettimeofday => time::gettimeofday,
+        SYS_settimeofday => time::settimeofday,
+        SYS_clock_settime => time::clock_settime,
         SYS_time => time::time,
         SYS_nanosleep => time::nanosleep,
         SYS_getitimer => time::getitimer,

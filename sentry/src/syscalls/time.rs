@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::{SysError, SysResult, int};
 use crate::kernel::blocking::{self, Restart};
 use crate::kernel::itimer::{IntervalTimer, TimerClock};
+use crate::kernel::wall_clock::{self, WallTime};
 use crate::kernel::{KernelRef, Task};
 
 fn clock_id(id: i32) -> Result<libc::clockid_t, Errno> {
@@ -210,4 +211,49 @@ pub(super) fn alarm(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
         r = 1;
     }
     Ok(r as i64)
+}
+
+pub(super) fn settimeofday(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let (tv, tz) = (a[0], a[1]);
+    // Linux's order: the time's validity, the capability, then the zone.
+    let to = if tv == 0 {
+        None
+    } else {
+        let b = t.mm.copy_in(tv, 16)?;
+        let word = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        let usec = word(1);
+        let to = WallTime { sec: word(0), nsec: usec.saturating_mul(1000) };
+        if !(0..1_000_000).contains(&usec) || !to.valid() {
+            return Err(Errno::EINVAL.into());
+        }
+        Some(to)
+    };
+    let west = if tz == 0 {
+        None
+    } else {
+        // struct timezone: minutes west, then the obsolete DST type.
+        let b = t.mm.copy_in(tz, 8)?;
+        Some(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if !t.creds.capable(wall_clock::CAP_SYS_TIME) {
+        return Err(Errno::EPERM.into());
+    }
+    if west.is_some_and(|w| !(-15 * 60..=15 * 60).contains(&w)) {
+        return Err(Errno::EINVAL.into());
+    }
+    if let Some(to) = to {
+        wall_clock::set(&t.creds, to)?;
+    }
+    Ok(0)
+}
+
+pub(super) fn clock_settime(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
+    let b = t.mm.copy_in(a[1], 16)?;
+    if int(a[0]) != libc::CLOCK_REALTIME {
+        // The other clocks cannot be set (Linux says EINVAL too).
+        return Err(Errno::EINVAL.into());
+    }
+    let word = |i: usize| i64::from_le_bytes(b[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    wall_clock::set(&t.creds, WallTime { sec: word(0), nsec: word(1) })?;
+    Ok(0)
 }
