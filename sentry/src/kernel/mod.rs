@@ -22,6 +22,7 @@ pub mod procfs_sys;
 pub mod record_locks;
 pub mod rlimits;
 mod run_loop;
+pub mod seccomp;
 pub mod signal_frame;
 pub mod signalfd;
 pub mod signals;
