@@ -244,16 +244,8 @@ fn prepare(args: &BootArgs) -> Result<(moat_sentry::kernel::KernelRef, Task), Pr
         cwd: args.cwd.clone().into_bytes(),
         argv: args.command.iter().map(|s| s.clone().into_bytes()).collect(),
         envp: args.env.iter().map(|s| s.clone().into_bytes()).collect(),
-        creds: {
-            let mut c =
-                Creds { no_new_privs: args.no_new_privs, ..Creds::new(args.uid, args.gid, args.groups.clone()) };
-            if let Some(s) = &args.caps {
-                // The caller's bounding, inheritable and ambient sets, then
-                // what execve of the command makes of them.
-                c.start_with(parse_caps(s).map_err(Prepare::Fatal)?);
-            }
-            c
-        },
+        creds: start_creds((args.uid, args.gid, &args.groups), args.no_new_privs, args.caps.as_deref())
+            .map_err(Prepare::Fatal)?,
         rlimits: args.rlimits.iter().map(|&(r, cur, max)| (r, Rlimit { cur, max })).collect(),
         umask: args.umask,
         ignored_signals: args.ignored_signals.clone(),
@@ -298,9 +290,24 @@ fn prepare_kernel(args: &BootArgs) -> anyhow::Result<moat_sentry::kernel::Kernel
     Ok(kernel)
 }
 
+/// A process's starting credentials (init's, or a runtime exec's): its
+/// ids, no_new_privs, and the capability sets it was given as `--caps`
+/// spells them (none: Linux's defaults for the user), after execve's rules.
+pub(crate) fn start_creds(
+    (uid, gid, groups): (u32, u32, &[u32]),
+    no_new_privs: bool,
+    caps: Option<&str>,
+) -> anyhow::Result<Creds> {
+    let mut c = Creds { no_new_privs, ..Creds::new(uid, gid, groups.to_vec()) };
+    if let Some(s) = caps {
+        c.start_with(parse_caps(s)?);
+    }
+    Ok(c)
+}
+
 /// Parses `--caps`: five hex masks (inheritable, permitted, effective,
 /// bounding, ambient).
-pub(crate) fn parse_caps(s: &str) -> anyhow::Result<moat_sentry::kernel::creds::Capabilities> {
+fn parse_caps(s: &str) -> anyhow::Result<moat_sentry::kernel::creds::Capabilities> {
     let masks: Vec<u64> = s
         .split(',')
         .map(|m| u64::from_str_radix(m, 16).with_context(|| format!("parse capability mask {m:?} of --caps")))

@@ -8,7 +8,7 @@ use std::sync::{Arc, mpsc};
 use anyhow::{Context, bail};
 use moat_sentry::kernel::exec::ExecError;
 use moat_sentry::kernel::sigqueue::SigInfo;
-use moat_sentry::kernel::{Creds, InitProcess, KernelRef, Task, outside};
+use moat_sentry::kernel::{InitProcess, KernelRef, Task, outside};
 use nix::sys::socket::{MsgFlags, recv, send};
 
 use super::control::{self, Incoming, Reply, Request};
@@ -113,17 +113,13 @@ fn exec(k: &KernelRef, inc: Incoming) {
         cwd: process.cwd.clone().into_bytes(),
         argv: process.args.iter().map(|a| a.clone().into_bytes()).collect(),
         envp: process.env.iter().map(|e| e.clone().into_bytes()).collect(),
-        creds: {
-            let mut c = Creds {
-                no_new_privs: process.no_new_privs,
-                ..Creds::new(process.uid, process.gid, process.groups.clone())
-            };
-            match process.caps.as_deref().map(crate::boot_cmd::parse_caps) {
-                Some(Ok(given)) => c.start_with(given),
-                Some(Err(e)) => return inc.reply(&Reply::Error { message: format!("exec: {e:#}") }),
-                None => {}
-            }
-            c
+        creds: match crate::boot_cmd::start_creds(
+            (process.uid, process.gid, &process.groups),
+            process.no_new_privs,
+            process.caps.as_deref(),
+        ) {
+            Ok(c) => c,
+            Err(e) => return inc.reply(&Reply::Error { message: format!("exec: {e:#}") }),
         },
         rlimits: Vec::new(),
         umask: process.umask,

@@ -64,7 +64,7 @@ pub(super) fn setfsgid(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult 
 
 /// Shows the task's new credentials to others: /proc/PID/status and the
 /// permission checks of those who signal it.
-fn publish(k: &KernelRef, t: &Task) -> SysResult {
+pub(super) fn publish(k: &KernelRef, t: &Task) -> SysResult {
     let creds = t.creds.clone();
     k.proc_infos.update(t.pid, |i| i.creds = creds);
     Ok(0)

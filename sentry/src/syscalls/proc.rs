@@ -95,8 +95,7 @@ pub(super) fn arch_prctl(_k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResul
 
 pub(super) fn prctl(k: &KernelRef, t: &mut Task, a: &[u64; 6]) -> SysResult {
     if let Some(r) = super::creds::prctl_caps(t, a) {
-        let creds = t.creds.clone();
-        k.proc_infos.update(t.pid, |i| i.creds = creds);
+        super::creds::publish(k, t)?;
         return r;
     }
     match int(a[0]) {
